@@ -1,0 +1,13 @@
+import type { Command } from 'commander';
+import type { Handler } from '../index.js';
+import { registerDoctor } from './doctor.js';
+import { registerImages } from './images.js';
+
+/** `choose(handler, json)` records the handler the parsed command line selected. */
+export type Choose = (handler: Handler, json: boolean) => void;
+
+// One line per command module; each module wires commander options to a handler.
+export function registerCommands(program: Command, choose: Choose): void {
+  registerDoctor(program, choose);
+  registerImages(program, choose);
+}

@@ -1,0 +1,83 @@
+import { Command, CommanderError } from 'commander';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { ExitCode, InterruptedError, SandboxctlError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { createDockerEngine } from '../engine/docker-engine.js';
+import type { Engine } from '../engine/engine.js';
+import type { CliContext, CommandResult } from './context.js';
+import { printResult, renderError } from './render.js';
+import { registerCommands } from './commands/index.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export type Handler = (ctx: CliContext) => Promise<CommandResult>;
+
+/**
+ * The one exit point: commands register handlers; this runs the chosen one, renders
+ * its result (text or --json) on stdout, errors on stderr, and returns the exit code.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const logger = createLogger();
+  const controller = new AbortController();
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) {
+      // a second signal while cleaning up: leave at once (gc removes leftovers later)
+      process.exit(sig === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted);
+    }
+    interrupted = sig;
+    logger.warn({ signal: sig }, 'interrupted; cleaning up');
+    controller.abort(new InterruptedError(sig));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let engine: Engine | undefined;
+  const ctx: CliContext = {
+    logger,
+    engine: () => (engine ??= createDockerEngine()),
+    signal: controller.signal,
+    interruptedBy: () => interrupted,
+    root: ROOT,
+    env: process.env,
+    argv,
+    now: () => new Date(),
+  };
+
+  let chosen: { handler: Handler; json: boolean } | undefined;
+  const program = new Command('sandboxctl')
+    .description('Run untrusted Beancount ledger plugins in hardened containers')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  registerCommands(program, (handler, json) => {
+    chosen = { handler, json };
+  });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version exit 0; anything else commander rejects is a usage error
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    process.stderr.write(renderError(err, false) + '\n');
+    return ExitCode.usage;
+  }
+  if (!chosen) return ExitCode.ok;
+
+  try {
+    const result = await chosen.handler(ctx);
+    printResult(result, chosen.json);
+    return result.exitCode;
+  } catch (err) {
+    process.stderr.write(renderError(err, chosen.json) + '\n');
+    if (err instanceof SandboxctlError) return err.exitCode;
+    logger.error({ err }, 'internal error');
+    return ExitCode.internal;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
