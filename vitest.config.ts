@@ -18,7 +18,8 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 600_000,
           // the engine has 2 cores here; files run one at a time to keep timings honest
-          fileParallelism: false,
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
           globalSetup: ['test/integration/global-setup.ts'],
         },
       },

@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { buildImages, imageStatus } from '../../images/build.js';
+import { ExitCode } from '../../errors.js';
+import type { RunnerName } from '../../images/recipes.js';
+import type { Choose } from './index.js';
+
+export function registerImages(program: Command, choose: Choose): void {
+  const images = program.command('images').description('build and list the images plugins run on');
+
+  images
+    .command('build')
+    .description('build the base image and the runner images; only what changed is rebuilt')
+    .option('--no-pull', 'never try a registry for the base image; make it with debootstrap')
+    .option('--only <runner...>', 'build only these runners (python, node)')
+    .option('--json', 'print the outcome as JSON')
+    .action((opts: { pull: boolean; only?: RunnerName[]; json?: boolean }) =>
+      choose(async (ctx) => {
+        const engine = ctx.engine();
+        await engine.ping();
+        const allowPull = opts.pull && ctx.env.SANDBOXCTL_NO_PULL !== '1';
+        const outcomes = await buildImages(engine, { root: ctx.root, allowPull, only: opts.only }, ctx.logger);
+        const built = outcomes.filter((o) => o.built);
+        const lines = outcomes.map((o) => `${o.built ? 'built  ' : 'current'} ${o.name.padEnd(14)} ${o.tag}${o.built ? ` (${o.how}, ${o.seconds.toFixed(1)} s)` : ''}`);
+        lines.push(built.length === 0 ? 'nothing changed: nothing was rebuilt' : `${built.length} image(s) built`);
+        return { data: { outcomes, rebuilt: built.length }, text: lines.join('\n'), exitCode: ExitCode.ok };
+      }, !!opts.json),
+    );
+
+  images
+    .command('list')
+    .description('show each image sandboxctl needs and whether it is current')
+    .option('--json', 'print as JSON')
+    .action((opts: { json?: boolean }) =>
+      choose(async (ctx) => {
+        const status = await imageStatus(ctx.engine(), { root: ctx.root });
+        const text = status
+          .map((s) => `${s.present ? 'current' : 'missing'} ${s.name.padEnd(14)} ${s.tag}${s.stale.length ? `  (${s.stale.length} stale)` : ''}`)
+          .join('\n');
+        const ok = status.every((s) => s.present);
+        return { data: status, text, exitCode: ok ? ExitCode.ok : ExitCode.notReady };
+      }, !!opts.json),
+    );
+}

@@ -1,0 +1,313 @@
+import Docker from 'dockerode';
+import { PassThrough } from 'node:stream';
+import { EngineUnavailableError, InternalError } from '../errors.js';
+import type { ContainerHandle, Engine } from './engine.js';
+import type {
+  BuildRequest,
+  ContainerState,
+  ContainerStreams,
+  CreateContainerBody,
+  EngineInfo,
+  ImageInfo,
+  ListedObject,
+  ResourceSample,
+} from './types.js';
+
+// Docker 20.10 serves API 1.41; pinning keeps every call to what it understands.
+export const API_VERSION = 'v1.41';
+
+const UNAVAILABLE_HINT =
+  'start an engine with `bash scripts/engine-up.sh` (as root on Debian), or point DOCKER_HOST at one';
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string } | undefined)?.code;
+  return code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES' || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
+function statusCode(err: unknown): number | undefined {
+  return (err as { statusCode?: number } | undefined)?.statusCode;
+}
+
+/** Wraps engine calls so a missing daemon is always the same typed error. */
+async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isConnectionError(err)) {
+      throw new EngineUnavailableError(`no Docker engine answers (${what})`, { cause: err, hint: UNAVAILABLE_HINT });
+    }
+    throw err;
+  }
+}
+
+function filtersFor(labels: Record<string, string>): string {
+  return JSON.stringify({ label: Object.entries(labels).map(([k, v]) => (v === '' ? k : `${k}=${v}`)) });
+}
+
+function toImageInfo(raw: Docker.ImageInspectInfo): ImageInfo {
+  return {
+    id: raw.Id,
+    tags: raw.RepoTags ?? [],
+    labels: (raw.Config?.Labels as Record<string, string> | null) ?? {},
+    created: raw.Created,
+    size: raw.Size,
+  };
+}
+
+class DockerContainer implements ContainerHandle {
+  private removed = false;
+  constructor(
+    private readonly container: Docker.Container,
+    readonly id: string,
+  ) {}
+
+  async attach(): Promise<ContainerStreams> {
+    const stream = (await call('attach', () =>
+      this.container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true }),
+    )) as NodeJS.ReadWriteStream & { end(): void };
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    this.container.modem.demuxStream(stream, stdout, stderr);
+    const finish = () => {
+      stdout.end();
+      stderr.end();
+    };
+    stream.on('end', finish);
+    stream.on('close', finish);
+    stream.on('error', (err: Error) => {
+      stdout.destroy(err);
+      stderr.destroy(err);
+    });
+    return { stdin: stream, stdout, stderr };
+  }
+
+  async start(): Promise<void> {
+    await call('start', () => this.container.start());
+  }
+
+  async wait(): Promise<{ exitCode: number }> {
+    const res = (await call('wait', () => this.container.wait())) as { StatusCode: number };
+    return { exitCode: res.StatusCode };
+  }
+
+  async inspect(): Promise<ContainerState> {
+    const raw = await call('inspect', () => this.container.inspect());
+    return {
+      id: raw.Id,
+      running: raw.State.Running,
+      status: raw.State.Status,
+      exitCode: raw.State.ExitCode,
+      oomKilled: raw.State.OOMKilled,
+      startedAt: raw.State.StartedAt,
+      finishedAt: raw.State.FinishedAt,
+      raw: raw as unknown as Record<string, unknown>,
+    };
+  }
+
+  async stats(): Promise<ResourceSample | undefined> {
+    try {
+      const s = (await this.container.stats({ stream: false })) as unknown as {
+        memory_stats?: { usage?: number; max_usage?: number };
+        cpu_stats?: { cpu_usage?: { total_usage?: number } };
+        pids_stats?: { current?: number };
+      };
+      if (!s.memory_stats || s.memory_stats.usage === undefined) return undefined;
+      return {
+        memoryBytes: s.memory_stats.usage ?? 0,
+        // cgroup v1 keeps a high-water mark; v2 does not expose one through this API
+        memoryPeakBytes: s.memory_stats.max_usage ?? s.memory_stats.usage ?? 0,
+        cpuNanos: s.cpu_stats?.cpu_usage?.total_usage ?? 0,
+        pids: s.pids_stats?.current ?? 0,
+      };
+    } catch (err) {
+      if (statusCode(err) === 404 || statusCode(err) === 409) return undefined;
+      throw err;
+    }
+  }
+
+  async kill(signal = 'SIGKILL'): Promise<void> {
+    try {
+      await this.container.kill({ signal });
+    } catch (err) {
+      // already stopped or gone: nothing to kill
+      if (statusCode(err) === 404 || statusCode(err) === 409) return;
+      throw err;
+    }
+  }
+
+  async remove(): Promise<void> {
+    if (this.removed) return;
+    try {
+      await this.container.remove({ force: true, v: true });
+    } catch (err) {
+      if (statusCode(err) !== 404 && !/already in progress/.test(String((err as Error).message))) throw err;
+    }
+    this.removed = true;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.remove();
+  }
+}
+
+export interface DockerEngineOptions {
+  /** Overrides DOCKER_HOST / the default socket. */
+  socketPath?: string;
+}
+
+export class DockerEngine implements Engine {
+  private readonly docker: Docker;
+  constructor(opts: DockerEngineOptions = {}) {
+    this.docker = new Docker({ version: API_VERSION, ...(opts.socketPath ? { socketPath: opts.socketPath } : {}) });
+  }
+
+  async ping(): Promise<void> {
+    await call('ping', () => this.docker.ping());
+  }
+
+  async info(): Promise<EngineInfo> {
+    const [info, version] = await call('info', () => Promise.all([this.docker.info(), this.docker.version()]));
+    const securityOptions: string[] = info.SecurityOptions ?? [];
+    return {
+      serverVersion: version.Version,
+      apiVersion: version.ApiVersion,
+      minApiVersion: version.MinAPIVersion ?? '',
+      os: info.OperatingSystem,
+      kernelVersion: info.KernelVersion,
+      cgroupVersion: String(info.CgroupVersion ?? '1'),
+      cgroupDriver: info.CgroupDriver,
+      storageDriver: info.Driver,
+      securityOptions,
+      seccomp: securityOptions.some((o) => o.startsWith('name=seccomp')),
+      apparmor: securityOptions.some((o) => o.startsWith('name=apparmor')),
+      runtimes: Object.keys(info.Runtimes ?? {}).sort(),
+      defaultRuntime: info.DefaultRuntime,
+      rootDir: info.DockerRootDir,
+    };
+  }
+
+  async inspectImage(ref: string): Promise<ImageInfo | undefined> {
+    try {
+      return toImageInfo(await call('inspect image', () => this.docker.getImage(ref).inspect()));
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async buildImage(req: BuildRequest): Promise<ImageInfo> {
+    const stream = await call('build', () =>
+      this.docker.buildImage(req.context, {
+        t: req.tag,
+        labels: req.labels,
+        dockerfile: req.dockerfile ?? 'Dockerfile',
+        buildargs: req.buildArgs ?? {},
+        rm: true,
+        forcerm: true,
+        pull: false,
+      } as Docker.ImageBuildOptions),
+    );
+    await this.follow(stream, req.onProgress);
+    const image = await this.inspectImage(req.tag);
+    if (!image) throw new InternalError(`build of ${req.tag} finished but the image is not there`);
+    return image;
+  }
+
+  async importImage(rootfsTar: NodeJS.ReadableStream, tag: string, changes: string[]): Promise<ImageInfo> {
+    const [repo, version] = splitTag(tag);
+    const stream = await call('import', () => this.docker.importImage(rootfsTar, { repo, tag: version, changes }));
+    await this.follow(stream);
+    const image = await this.inspectImage(tag);
+    if (!image) throw new InternalError(`import of ${tag} finished but the image is not there`);
+    return image;
+  }
+
+  async tagImage(ref: string, tag: string): Promise<void> {
+    const [repo, version] = splitTag(tag);
+    await call('tag', () => this.docker.getImage(ref).tag({ repo, tag: version }));
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    try {
+      await call('remove image', () => this.docker.getImage(ref).remove({ force: true }));
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
+  }
+
+  async listImages(labels: Record<string, string>): Promise<ListedObject[]> {
+    const list = await call('list images', () => this.docker.listImages({ filters: filtersFor(labels) }));
+    return list.map((i) => ({ id: i.Id, name: i.RepoTags?.[0], labels: i.Labels ?? {} }));
+  }
+
+  async createContainer(body: CreateContainerBody): Promise<ContainerHandle> {
+    const container = await call('create', () => this.docker.createContainer(body as Docker.ContainerCreateOptions));
+    return new DockerContainer(container, container.id);
+  }
+
+  async listContainers(labels: Record<string, string>): Promise<ListedObject[]> {
+    const list = await call('list containers', () =>
+      this.docker.listContainers({ all: true, filters: filtersFor(labels) }),
+    );
+    return list.map((c) => ({ id: c.Id, name: c.Names?.[0], labels: c.Labels ?? {}, state: c.State }));
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await new DockerContainer(this.docker.getContainer(id), id).remove();
+  }
+
+  async listNetworks(labels: Record<string, string>): Promise<ListedObject[]> {
+    const list = await call('list networks', () => this.docker.listNetworks({ filters: filtersFor(labels) }));
+    return list.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
+  }
+
+  async removeNetwork(id: string): Promise<void> {
+    try {
+      await call('remove network', () => this.docker.getNetwork(id).remove());
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
+  }
+
+  async listVolumes(labels: Record<string, string>): Promise<ListedObject[]> {
+    const res = await call('list volumes', () => this.docker.listVolumes({ filters: filtersFor(labels) }));
+    return (res.Volumes ?? []).map((v) => ({ id: v.Name, name: v.Name, labels: v.Labels ?? {} }));
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await call('remove volume', () => this.docker.getVolume(name).remove());
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
+  }
+
+  /** Follows a build/import progress stream; a build error inside the stream rejects. */
+  private follow(stream: NodeJS.ReadableStream, onProgress?: BuildRequest['onProgress']): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null, output: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
+          if (err) return reject(err);
+          const failed = output.find((o) => o.error);
+          if (failed) return reject(new InternalError(`engine reported: ${failed.errorDetail?.message ?? failed.error}`));
+          resolve();
+        },
+        (event: { stream?: string; status?: string; error?: string }) => {
+          const line = (event.stream ?? event.status ?? event.error ?? '').replace(/\n$/, '');
+          if (line && onProgress) onProgress({ line });
+        },
+      );
+    });
+  }
+}
+
+function splitTag(tag: string): [string, string] {
+  const slash = tag.lastIndexOf('/');
+  const colon = tag.lastIndexOf(':');
+  return colon > slash ? [tag.slice(0, colon), tag.slice(colon + 1)] : [tag, 'latest'];
+}
+
+export function createDockerEngine(opts: DockerEngineOptions = {}): Engine {
+  return new DockerEngine(opts);
+}
