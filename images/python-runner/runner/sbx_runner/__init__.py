@@ -1,0 +1,1 @@
+"""sandboxctl's in-container runner for Beancount 2 plugins, loader and finalizer."""

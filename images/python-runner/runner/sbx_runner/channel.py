@@ -1,0 +1,83 @@
+"""The protocol channel: a private copy of the real stdout, and JSON-lines framing.
+
+Plugin code shares this process, so fd 1 and sys.stdout are pointed at stderr: a plugin
+that prints (or writes to fd 1) only adds to the log and cannot corrupt the protocol.
+"""
+import json
+import os
+import sys
+
+
+class ProtocolError(Exception):
+    """The host sent something protocol v1 does not allow."""
+
+
+class Channel:
+    def __init__(self, out_fd):
+        self._out = os.fdopen(out_fd, 'wb', buffering=1 << 16)
+
+    def send(self, msg):
+        line = json.dumps(msg, ensure_ascii=False, separators=(',', ':'), allow_nan=False)
+        self._out.write(line.encode('utf-8'))
+        self._out.write(b'\n')
+
+    def write_text(self, text):
+        self._out.write(text.encode('utf-8'))
+
+    def flush(self):
+        self._out.flush()
+
+    def close(self):
+        self._out.flush()
+        self._out.close()
+
+
+def take_stdout():
+    """Moves the real stdout to a private fd (not inherited by children) and returns a Channel."""
+    sys.stdout.flush()
+    private = os.dup(1)  # dup() makes a non-inheritable fd
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return Channel(private)
+
+
+def read_lines(stream):
+    """Yields (line number, parsed JSON object) from a binary stream; bad lines are errors."""
+    for n, raw in enumerate(stream, 1):
+        if not raw.endswith(b'\n'):
+            raise ProtocolError('line {}: not terminated by a newline (input cut short?)'.format(n))
+        try:
+            obj = json.loads(raw)
+        except ValueError as exc:
+            raise ProtocolError('line {}: not valid JSON: {}'.format(n, exc)) from exc
+        if not isinstance(obj, dict) or not isinstance(obj.get('type'), str):
+            raise ProtocolError('line {}: expected an object with a "type"'.format(n))
+        yield n, obj
+
+
+def read_stream(stream):
+    """Reads header, directives and end. Returns (header, [directive JSON])."""
+    it = read_lines(stream)
+    try:
+        n, header = next(it)
+    except StopIteration:
+        raise ProtocolError('no input: expected a header line') from None
+    if header['type'] != 'header' or header.get('protocol') != 1:
+        raise ProtocolError('line {}: expected a protocol 1 header, found type {!r}'.format(
+            n, header['type']))
+    count = header.get('count')
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ProtocolError('header: "count" must be a non-negative integer')
+    directives = []
+    for n, msg in it:
+        if msg['type'] == 'end':
+            if len(directives) != count:
+                raise ProtocolError('line {}: end after {} directives, header said {}'.format(
+                    n, len(directives), count))
+            # not reading on: the host may keep stdin open after "end"
+            return header, directives
+        if msg['type'] != 'directive' or msg.get('index') != len(directives):
+            raise ProtocolError('line {}: expected directive {}, found type {!r} index {!r}'.format(
+                n, len(directives), msg['type'], msg.get('index')))
+        directives.append(msg['directive'])
+    raise ProtocolError('input ended without an "end" line (after {} directives)'.format(len(directives)))

@@ -1,0 +1,79 @@
+"""Runs one plugin the way Beancount 2.3.5's loader.run_transformations does."""
+import importlib
+import importlib.util
+import os
+import sys
+import traceback
+
+from beancount.core import data
+from beancount.loader import LoadError
+
+
+def load_module(name, bundle=None, entrypoint=None):
+    """Imports a plugin: a module installed in the image, or a bundle's .py file or package dir.
+
+    Raises ImportError like importlib does, so the caller can report it as Beancount would.
+    """
+    if entrypoint is None:
+        return importlib.import_module(name)
+    path = os.path.normpath(os.path.join(bundle, entrypoint))
+    if not path.startswith(os.path.normpath(bundle) + os.sep):
+        raise ImportError('entrypoint {!r} is outside the bundle'.format(entrypoint))
+    # the bundle root is importable, as the ledger's directory is with insert_pythonpath
+    if bundle not in sys.path:
+        sys.path.insert(0, bundle)
+    if os.path.isdir(path):
+        init = os.path.join(path, '__init__.py')
+        spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[path])
+    else:
+        spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None or not os.path.exists(spec.origin or ''):
+        raise ImportError('cannot load plugin {!r} from {}'.format(name, path), name=name)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # the module can find itself, as after import_module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def _load_error(message):
+    return LoadError(data.new_metadata('<load>', 0), message, None)
+
+
+def run_plugin(module_loader, plugin_name, plugin_config, entries, options_map):
+    """Returns (entries, errors) exactly as the loader's loop would for this one plugin.
+
+    `module_loader` imports the module. An ImportError becomes an error and the entries
+    pass through; other import-time exceptions propagate (they fail a Beancount run too).
+    """
+    errors = []
+    try:
+        module = module_loader()
+        if not hasattr(module, '__plugins__'):
+            return entries, errors
+    except ImportError:
+        formatted_traceback = traceback.format_exc().replace('\n', '\n  ')
+        errors.append(_load_error('Error importing "{}": {}'.format(plugin_name, formatted_traceback)))
+        return entries, errors
+
+    for function_name in module.__plugins__:
+        if isinstance(function_name, str):
+            callback = getattr(module, function_name)
+        else:
+            callback = function_name
+        args = () if plugin_config is None else (plugin_config,)
+        try:
+            entries, plugin_errors = callback(entries, options_map, *args)
+            errors.extend(plugin_errors)
+        except Exception:  # SystemExit and KeyboardInterrupt end the run, as in Beancount
+            formatted_traceback = traceback.format_exc().replace('\n', '\n  ')
+            errors.append(_load_error('Error applying plugin "{}": {}'.format(
+                plugin_name, formatted_traceback)))
+            continue
+
+    # Beancount sorts after each plugin: it does not trust plugins to keep the order
+    entries.sort(key=data.entry_sortkey)
+    return entries, errors

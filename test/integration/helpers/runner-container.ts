@@ -1,0 +1,74 @@
+import type { Engine } from '../../../src/engine/engine.js';
+import { ourLabels } from '../../../src/labels.js';
+
+export interface StageRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface StageOptions {
+  image: string;
+  runId: string;
+  cmd: string[];
+  entrypoint?: string[];
+  /** host:container[:ro] bind mounts */
+  binds?: string[];
+  input?: string;
+}
+
+/** Runs one runner container to completion with `input` on stdin; always removes it. */
+export async function runStage(engine: Engine, o: StageOptions): Promise<StageRun> {
+  const c = await engine.createContainer({
+    Image: o.image,
+    Cmd: o.cmd,
+    ...(o.entrypoint ? { Entrypoint: o.entrypoint } : {}),
+    Labels: ourLabels('test', o.runId),
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    OpenStdin: true,
+    StdinOnce: true,
+    HostConfig: { NetworkMode: 'none', Binds: o.binds ?? [], CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'] },
+  });
+  try {
+    const streams = await c.attach();
+    let stdout = '';
+    let stderr = '';
+    streams.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
+    streams.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+    const ended = Promise.all([
+      new Promise((r) => streams.stdout.on('end', r)),
+      new Promise((r) => streams.stderr.on('end', r)),
+    ]);
+    await c.start();
+    await new Promise<void>((resolve, reject) => {
+      streams.stdin.on('error', reject);
+      streams.stdin.write(o.input ?? '', () => {
+        streams.stdin.end();
+        resolve();
+      });
+    });
+    const { exitCode } = await c.wait();
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
+    return { exitCode, stdout, stderr };
+  } finally {
+    await c.remove();
+  }
+}
+
+/** JSON lines -> objects (every line must parse). */
+export function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The loader's output turned into a plugin's input stream. */
+export function pluginInput(loaded: Array<Record<string, unknown>>, name: string, config: string | null): string {
+  const options = loaded.find((l) => l.type === 'options')!.options;
+  const dirs = loaded.filter((l) => l.type === 'directive');
+  const header = { type: 'header', protocol: 1, plugin: { name, version: null }, config, options, count: dirs.length };
+  return [header, ...dirs, { type: 'end' }].map((m) => JSON.stringify(m)).join('\n') + '\n';
+}

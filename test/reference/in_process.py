@@ -1,0 +1,29 @@
+"""Beancount run in-process, the way users run it today: the reference sandboxctl is
+compared with. Loads a ledger with beancount.loader (plugins run in this process) and
+prints, as JSON lines, every directive in protocol v1 form and every error.
+
+Usage: python3 in_process.py LEDGER      (uses the host's Debian python3-beancount 2.3.5)
+"""
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'images', 'python-runner', 'runner'))
+os.environ['BEANCOUNT_DISABLE_LOAD_CACHE'] = '1'
+
+from beancount import loader  # noqa: E402
+from sbx_runner.codec import encode_directive, encode_source  # noqa: E402
+
+
+def main(path):
+    entries, errors, _ = loader.load_file(path)
+    out = sys.stdout
+    for e in entries:
+        out.write(json.dumps({'directive': encode_directive(e)}, sort_keys=True) + '\n')
+    for err in errors:
+        out.write(json.dumps({'error': {'message': str(err.message), 'source': encode_source(err.source)}}, sort_keys=True) + '\n')
+
+
+if __name__ == '__main__':
+    main(sys.argv[1])
