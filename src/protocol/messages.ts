@@ -46,6 +46,8 @@ function buildMessages(Directive: typeof DirectiveSchema) {
     message: z.string(),
     source: SourceSchema.nullable(),
     index: Index.nullable(),
+    /** Beancount's error class (BalanceError, ValidationError...), when the sender knows it. */
+    kind: z.string().max(128).regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
   });
   const Done = z.strictObject({
     type: z.literal('done'),

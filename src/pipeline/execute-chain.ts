@@ -1,0 +1,110 @@
+// Runs the ledger's plugins in order, each in its own container with its own grant,
+// each seeing the previous one's output, sorted as Beancount sorts after every plugin.
+// A plugin granted no effects can only report errors: its output is its input, so it
+// runs concurrently with what follows it. Errors keep Beancount's order regardless.
+import type { CreateContainerBody, Engine } from '../engine/engine.js';
+import type { Directive } from '../ledger/directive-schema.js';
+import { sortEntries } from '../ledger/sort.js';
+import type { Logger } from '../logger.js';
+import { runPlugin, type PluginRun } from '../run/run-plugin.js';
+import type { RunLimits } from '../run/limits.js';
+import type { Effect, PluginError } from '../validate/effects.js';
+import type { PluginLine } from './load-ledger.js';
+
+export interface PreparedPlugin {
+  /** Position among the ledger's plugin lines. */
+  position: number;
+  line: PluginLine;
+  name: string;
+  version: string | null;
+  image: { id: string; ref: string };
+  spec: CreateContainerBody;
+  effects: Effect[];
+  limits: RunLimits;
+}
+
+export interface ChainStep {
+  plugin: PreparedPlugin;
+  run: PluginRun;
+}
+
+export interface ChainResult {
+  /** Set only when every plugin ran to its end within its grant. */
+  output?: Directive[];
+  steps: ChainStep[];
+  errors: Array<PluginError & { plugin: string; input: readonly Directive[] }>;
+  /** The first run that failed (violation, crash, timeout...), which stopped the chain. */
+  failed?: ChainStep;
+}
+
+export interface ChainRequest {
+  engine: Engine;
+  runId: string;
+  plugins: readonly PreparedPlugin[];
+  input: readonly Directive[];
+  options: Record<string, unknown>;
+  signal?: AbortSignal;
+  logger: Logger;
+  /** Called once per plugin execution, in ledger order, whatever its outcome. */
+  onStep?: (step: ChainStep, input: readonly Directive[]) => Promise<void>;
+  /** How many error-only plugins may run at once. @default 4 */
+  concurrency?: number;
+}
+
+export async function executeChain(req: ChainRequest): Promise<ChainResult> {
+  const steps: ChainStep[] = [];
+  const errors: ChainResult['errors'] = [];
+  let current: readonly Directive[] = req.input;
+  const run = (p: PreparedPlugin, input: readonly Directive[]) =>
+    runPlugin({
+      engine: req.engine,
+      runId: req.runId,
+      plugin: { name: p.name, version: p.version },
+      image: p.image,
+      spec: p.spec,
+      config: p.line.config,
+      options: req.options,
+      input,
+      effects: p.effects,
+      limits: p.limits,
+      signal: req.signal,
+      logger: req.logger,
+    });
+
+  let i = 0;
+  while (i < req.plugins.length) {
+    // a run of consecutive error-only plugins shares one input and runs at once
+    let j = i;
+    while (j < req.plugins.length && req.plugins[j]!.effects.length === 0) j++;
+    const group = j > i ? req.plugins.slice(i, j) : [req.plugins[i]!];
+    const input = current;
+    const runs = await mapLimited(group, req.concurrency ?? 4, (p) => run(p, input));
+    // every execution is reported (and audited), even those beside a failed one
+    const groupSteps = group.map((plugin, k) => ({ plugin, run: runs[k]! }));
+    for (const step of groupSteps) {
+      steps.push(step);
+      await req.onStep?.(step, input);
+    }
+    for (const step of groupSteps) {
+      if (!step.run.ok) return { steps, errors, failed: step };
+      for (const e of step.run.errors) errors.push({ ...e, plugin: step.plugin.name, input });
+      if (step.plugin.effects.length > 0) current = sortEntries(step.run.output);
+    }
+    i += group.length;
+  }
+  return { output: [...current], steps, errors };
+}
+
+/** Promise.all with at most `limit` running at once; results keep their order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const k = next++;
+      out[k] = await fn(items[k]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
