@@ -64,7 +64,7 @@ function lineOf(line: PluginLine | undefined): { filename: string; lineno: numbe
 }
 
 /** A plugin refused by policy, or stopped by the sandbox, at its `plugin` line. */
-export function sandboxError(err: SandboxctlError, plugin: string, line: PluginLine | undefined): RunError {
+export function sandboxError(err: SandboxctlError, plugin: string, line: PluginLine | undefined, stderrTail?: string): RunError {
   const source = lineOf(line);
   const base = { severity: 'error' as const, location: at(source), source, plugin, message: err.message };
   if (err instanceof PolicyRefusal) {
@@ -85,7 +85,11 @@ export function sandboxError(err: SandboxctlError, plugin: string, line: PluginL
       ...base,
       code: `violation:${err.kind}`,
       title: `Plugin stopped by sandbox: ${VIOLATION_TITLE[err.kind] ?? err.kind}`,
-      notes: [{ label: 'reason', text: err.message }, ...(err.hint ? [{ label: 'hint', text: err.hint }] : [])],
+      notes: [
+        { label: 'reason', text: err.message },
+        ...(stderrTail && !err.message.includes(stderrTail) ? [{ label: 'plugin stderr (last lines)', text: stderrTail }] : []),
+        ...(err.hint ? [{ label: 'hint', text: err.hint }] : []),
+      ],
       data: { kind: err.kind, ...err.details },
     };
   }

@@ -28,9 +28,11 @@ export interface ChainStep {
   run: PluginRun;
 }
 
-export interface ChainResult {
+export interface ChainResult<T = undefined> {
   /** Set only when every plugin ran to its end within its grant. */
   output?: Directive[];
+  /** What `tail` produced, when the chain completed. */
+  tail?: T;
   steps: ChainStep[];
   errors: Array<PluginError & { plugin: string; input: readonly Directive[] }>;
   /** The first run that failed (violation, crash, timeout...), which stopped the chain. */
@@ -51,9 +53,21 @@ export interface ChainRequest {
   concurrency?: number;
 }
 
-export async function executeChain(req: ChainRequest): Promise<ChainResult> {
+export interface ChainRequestWithTail<T> extends ChainRequest {
+  /**
+   * What comes after the chain (Beancount's finalizer). It starts as soon as the final
+   * list is known: once only error-only plugins remain, alongside them.
+   */
+  tail: (output: readonly Directive[]) => Promise<T>;
+}
+
+export async function executeChain<T = undefined>(req: ChainRequest | ChainRequestWithTail<T>): Promise<ChainResult<T>> {
   const steps: ChainStep[] = [];
   const errors: ChainResult['errors'] = [];
+  const tailFn = 'tail' in req ? req.tail : undefined;
+  let tail: Promise<T> | undefined;
+  // a tail started beside plugins that then fail is still awaited: its container is removed
+  const settleTail = async () => (tail ? await tail.then(() => undefined, () => undefined) : undefined);
   let current: readonly Directive[] = req.input;
   const run = (p: PreparedPlugin, input: readonly Directive[]) =>
     runPlugin({
@@ -78,6 +92,7 @@ export async function executeChain(req: ChainRequest): Promise<ChainResult> {
     while (j < req.plugins.length && req.plugins[j]!.effects.length === 0) j++;
     const group = j > i ? req.plugins.slice(i, j) : [req.plugins[i]!];
     const input = current;
+    if (tailFn && j === req.plugins.length && j > i) tail = tailFn(input);
     const runs = await mapLimited(group, req.concurrency ?? 4, (p) => run(p, input));
     // every execution is reported (and audited), even those beside a failed one
     const groupSteps = group.map((plugin, k) => ({ plugin, run: runs[k]! }));
@@ -86,12 +101,16 @@ export async function executeChain(req: ChainRequest): Promise<ChainResult> {
       await req.onStep?.(step, input);
     }
     for (const step of groupSteps) {
-      if (!step.run.ok) return { steps, errors, failed: step };
+      if (!step.run.ok) {
+        await settleTail();
+        return { steps, errors, failed: step };
+      }
       for (const e of step.run.errors) errors.push({ ...e, plugin: step.plugin.name, input });
       if (step.plugin.effects.length > 0) current = sortEntries(step.run.output);
     }
     i += group.length;
   }
+  if (tailFn) return { output: [...current], steps, errors, tail: await (tail ?? tailFn(current)) };
   return { output: [...current], steps, errors };
 }
 

@@ -109,7 +109,8 @@ export async function runLedger(req: LedgerRunRequest): Promise<LedgerRunResult>
   const plugins = prepared.map((p) => (p as Extract<Preparation, { ok: true }>).plugin);
   timings.prepareMs = Date.now() - t - timings.loadMs;
 
-  // 3. the chain: each plugin in its own container, seeing the previous one's output
+  // 3. the chain: each plugin in its own container, seeing the previous one's output;
+  // 4. Beancount's post-plugin ops and validation on the result, started as soon as it is known
   const chain = await executeChain({
     engine: req.engine,
     runId: req.runId,
@@ -119,20 +120,19 @@ export async function runLedger(req: LedgerRunRequest): Promise<LedgerRunResult>
     signal: req.signal,
     logger: req.logger,
     onStep: req.onStep,
+    tail: (output) => finalize(stage, output),
   });
-  timings.pluginsMs = Date.now() - t - timings.loadMs - timings.prepareMs;
+  timings.chainMs = Date.now() - t - timings.loadMs - timings.prepareMs;
   errors.push(...chain.errors.map(pluginError));
   if (chain.failed || !chain.output) {
     const f = chain.failed!;
     const err = !f.run.ok ? f.run.error : undefined;
     if (err instanceof InterruptedError) throw err;
-    errors.push(sandboxError(err instanceof SandboxctlError ? err : wrap(err), f.plugin.name, f.plugin.line));
+    const tail = f.run.stderr.text.trimEnd().split('\n').slice(-12).join('\n');
+    errors.push(sandboxError(err instanceof SandboxctlError ? err : wrap(err), f.plugin.name, f.plugin.line, tail || undefined));
     return { status: 'violation', errors, loaded, steps: chain.steps, timings };
   }
-
-  // 4. Beancount's post-plugin ops and validation on what the plugins produced
-  const fin = await finalize(stage, chain.output);
-  timings.finalizeMs = Date.now() - t - timings.loadMs - timings.prepareMs - timings.pluginsMs;
+  const fin = chain.tail!;
   if (!fin.ok) throw fin.error;
   for (const e of fin.errors) errors.push(ledgerError({ type: 'error', message: e.message, source: e.source, index: e.index }));
   timings.totalMs = Date.now() - t;

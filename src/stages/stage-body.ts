@@ -3,8 +3,9 @@
 // read-only root, no capabilities, a non-root user, caps, and the ledger read-only.
 import type { CreateContainerBody } from '../engine/engine.js';
 import { ourLabels, type ObjectKind } from '../labels.js';
+import { LEDGER_MOUNT } from '../spec/container-spec.js';
 
-export const LEDGER_MOUNT = '/ledger';
+export { LEDGER_MOUNT };
 
 export interface StageBodyOptions {
   imageId: string;

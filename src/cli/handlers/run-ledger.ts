@@ -1,0 +1,207 @@
+// `sandboxctl run LEDGER`: thin: options in, the pipeline, the output written atomically,
+// diagnostics out. Every way it can end is audited.
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { openInvocationAuditLog, type AuditLog } from '../../audit/index.js';
+import { hostHasAppArmor } from '../../doctor/gather.js';
+import { ExitCode, InterruptedError, SandboxctlError, UsageError } from '../../errors.js';
+import { requireRunnerImage } from '../../images/build.js';
+import { renderDiagnostic } from '../../ledger/diagnostic.js';
+import type { Directive } from '../../ledger/directive-schema.js';
+import { newRunId } from '../../ids.js';
+import { DEFAULT_PROFILE, PROFILE_ENV, loadProfile, profileLocations } from '../../policy/load-profile.js';
+import { outcomeOf, pluginRunEntry } from '../../pipeline/audit-entry.js';
+import { pluginDirs, readCatalogue } from '../../pipeline/catalogue.js';
+import type { RunError } from '../../pipeline/diagnostics.js';
+import { preparePlugins, type PreparedWithGrant } from '../../pipeline/prepare-plugins.js';
+import { runLedger, type LedgerRunResult } from '../../pipeline/run-ledger.js';
+import { printLedger } from '../../pipeline/trusted-stages.js';
+import type { CliContext, CommandResult } from '../context.js';
+
+export interface RunLedgerOptions {
+  ledger: string;
+  pluginsDir?: string[];
+  profile?: string;
+  profilesDir?: string;
+  output?: string;
+  format: 'beancount' | 'jsonl';
+  json: boolean;
+  auditLog?: string;
+  stageTimeoutMs: number;
+}
+
+const STATUS_EXIT = { ok: ExitCode.ok, errors: ExitCode.ledgerErrors, refused: ExitCode.refused, violation: ExitCode.violation } as const;
+
+async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return `sha256:${h.digest('hex')}`;
+}
+
+export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Promise<CommandResult> {
+  const ledgerPath = path.resolve(o.ledger);
+  const st = await stat(ledgerPath).catch(() => undefined);
+  if (!st?.isFile()) throw new UsageError(`${o.ledger} is not a ledger file`, { hint: 'give the path of your main .beancount file' });
+  if (o.json && !o.output) throw new UsageError('--json prints the report on stdout, so the ledger needs -o FILE', { hint: 'add -o out.beancount (or -o out.jsonl with --format jsonl)' });
+  const output = o.output ? path.resolve(o.output) : undefined;
+  if (output === ledgerPath) throw new UsageError('-o names the input ledger: the input is never modified', { hint: 'write the result to another file' });
+
+  const runId = newRunId(ctx.now());
+  const log = ctx.logger.child({ runId });
+  const ledger = { path: ledgerPath, sha256: await sha256File(ledgerPath) };
+  // no run goes unaudited: a log that cannot be written stops us before anything runs
+  const audit = await openInvocationAuditLog({ flag: o.auditLog, env: ctx.env, argv: ctx.argv, clock: ctx.now });
+  const t0 = Date.now();
+  let result: LedgerRunResult | undefined;
+  try {
+    const engine = ctx.engine();
+    try {
+      await engine.ping();
+    } catch (err) {
+      await audit.append({ runId, event: 'engine-unavailable', ledger, outcome: { status: 'engine-unavailable', exitCode: ExitCode.engineUnavailable, message: (err as Error).message } });
+      throw err;
+    }
+    const locations = profileLocations(ctx.root, ctx.env, o.profilesDir);
+    const ceiling = await loadProfile(o.profile ?? ctx.env[PROFILE_ENV] ?? DEFAULT_PROFILE, locations);
+    const info = await engine.info();
+    const host = { apparmor: info.apparmor && (await hostHasAppArmor()), runtimes: info.runtimes };
+    const runner = await requireRunnerImage(engine, { root: ctx.root }, 'python');
+    const catalogue = await readCatalogue(pluginDirs(o.pluginsDir, ctx.env, ctx.root));
+    const prepared = new Map<number, PreparedWithGrant>();
+
+    result = await runLedger({
+      engine,
+      runId,
+      ledgerPath,
+      runner: { id: runner.id, ref: runner.tags[0] ?? runner.id },
+      logger: log,
+      signal: ctx.signal,
+      stageTimeoutMs: o.stageTimeoutMs,
+      stageMemoryBytes: 2 * 1024 ** 3,
+      prepare: async (loaded) => {
+        const list = await preparePlugins(loaded, { engine, runId, root: ctx.root, logger: log, catalogue, ceiling, locations, host, ledgerDir: path.dirname(ledgerPath), env: ctx.env });
+        for (const p of list) if (p.ok) prepared.set(p.plugin.position, p.plugin as PreparedWithGrant);
+        return list;
+      },
+      onStep: async (step, input) => {
+        const p = prepared.get(step.plugin.position)!;
+        await audit.append(pluginRunEntry(runId, ledger, { name: p.name, version: p.version, bundleHash: p.bundle.digest }, p.record, step.run, input));
+      },
+      onRefusal: async (r) => {
+        await audit.append({
+          runId,
+          event: 'refused',
+          ledger,
+          plugin: { name: r.line.name },
+          profile: ceiling.profile.name,
+          capabilities: { denied: 'denials' in r.error ? (r.error as { denials: [] }).denials : [] },
+          outcome: { status: 'refused', exitCode: ExitCode.refused, message: r.error.message },
+        });
+      },
+    });
+
+    const exitCode = STATUS_EXIT[result.status];
+    if (result.directives && (result.status === 'ok' || result.status === 'errors')) {
+      await writeOutput(ctx, result.directives, result.loaded.options, runner, runId, o.format, output);
+    }
+    await audit.append({
+      runId,
+      event: 'run-summary',
+      ledger,
+      profile: ceiling.profile.name,
+      durationMs: Date.now() - t0,
+      outcome: { status: result.status === 'ok' || result.status === 'errors' ? 'ok' : result.status === 'refused' ? 'refused' : 'violation', exitCode, message: `${result.errors.length} error(s)` },
+      io: { inputCount: result.loaded.directives.length, inputDigest: null, outputCount: result.directives?.length ?? 0, outputDigest: null },
+    });
+    return report(result, exitCode, output, o);
+  } catch (err) {
+    if (err instanceof InterruptedError || !(err instanceof SandboxctlError) || err.code !== 'engine-unavailable') {
+      const event = err instanceof InterruptedError ? 'interrupted' : 'run-summary';
+      await audit
+        .append({ runId, event, ledger, durationMs: Date.now() - t0, outcome: { ...outcomeOf(err as Error, err instanceof SandboxctlError ? err.exitCode : ExitCode.internal) } })
+        .catch((e: unknown) => log.error({ err: e }, 'could not audit the end of the run'));
+    }
+    throw err;
+  } finally {
+    await audit.close();
+  }
+}
+
+/** Writes the result next to its destination and renames it into place: never a partial file. */
+async function writeOutput(
+  ctx: CliContext,
+  directives: Directive[],
+  options: Record<string, unknown>,
+  runner: { id: string; tags: string[] },
+  runId: string,
+  format: 'beancount' | 'jsonl',
+  output: string | undefined,
+): Promise<void> {
+  const dir = await mkdtemp(path.join(output ? path.dirname(output) : os.tmpdir(), '.sandboxctl-out-'));
+  const tmp = path.join(dir, 'out');
+  try {
+    if (format === 'jsonl') await writeFile(tmp, directives.map((d) => JSON.stringify(d)).join('\n') + (directives.length ? '\n' : ''));
+    else {
+      await printLedger(
+        { engine: ctx.engine(), runId, imageId: runner.id, imageRef: runner.tags[0] ?? runner.id, options, signal: ctx.signal, logger: ctx.logger, timeoutMs: 300_000, memoryBytes: 2 * 1024 ** 3 },
+        directives,
+        tmp,
+      );
+    }
+    if (output) await rename(tmp, output);
+    else {
+      for await (const chunk of createReadStream(tmp)) {
+        if (!process.stdout.write(chunk)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function sourceLine(file: string, line: number, cache: Map<string, string[] | null>): Promise<string | undefined> {
+  if (!cache.has(file)) cache.set(file, await readFile(file, 'utf8').then((t) => t.split('\n'), () => null));
+  return cache.get(file)?.[line - 1];
+}
+
+async function report(result: LedgerRunResult, exitCode: number, output: string | undefined, o: RunLedgerOptions): Promise<CommandResult> {
+  const cache = new Map<string, string[] | null>();
+  const rendered: string[] = [];
+  for (const e of result.errors) {
+    const src = e.location ? await sourceLine(e.location.file, e.location.line, cache) : undefined;
+    rendered.push(renderDiagnostic({ ...e, ...(src !== undefined ? { sourceLine: src } : {}) }));
+  }
+  const plugins = result.steps.map((s) => ({
+    name: s.plugin.name,
+    version: s.plugin.version,
+    ok: s.run.ok,
+    durationMs: s.run.durationMs,
+    counts: s.run.counts,
+    peakMemoryBytes: s.run.usage.peakMemoryBytes,
+  }));
+  const summary =
+    `${result.status === 'ok' ? 'ok' : result.status}: ${result.loaded.directives.length} directives in, ` +
+    `${result.directives ? `${result.directives.length} out` : 'nothing written'}; ${plugins.length} plugin run(s), ${result.errors.length} error(s)` +
+    (output && result.directives ? `; wrote ${output}` : '');
+  const data = {
+    ok: exitCode === 0,
+    exitCode,
+    status: result.status,
+    output: output ?? null,
+    format: o.format,
+    counts: { input: result.loaded.directives.length, output: result.directives?.length ?? null },
+    errors: result.errors.map(toJson),
+    plugins,
+    timings: result.timings,
+  };
+  // diagnostics go to stderr in text mode (stdout may carry the ledger itself)
+  if (!o.json) process.stderr.write([...rendered, summary].join('\n\n') + '\n');
+  return { data, text: '', exitCode };
+}
+
+function toJson(e: RunError) {
+  return { code: e.code, severity: e.severity, title: e.title, message: e.message, source: e.source, plugin: e.plugin, location: e.location ?? null, notes: e.notes, ...(e.data ? { data: e.data } : {}) };
+}

@@ -1,0 +1,88 @@
+// Turns what happened to one plugin into an audit entry (src/audit). Pure apart from
+// hashing; digests of directive lists are cached per list, since plugins share inputs.
+import { createHash } from 'node:crypto';
+import type { AuditEntry, OutcomeStatus } from '../audit/index.js';
+import { InterruptedError, PolicyRefusal, SandboxViolation, SandboxctlError } from '../errors.js';
+import type { Directive } from '../ledger/directive-schema.js';
+import type { PluginRun } from '../run/run-plugin.js';
+
+/** What the policy decided for a plugin, as the audit records it. */
+export interface GrantRecord {
+  profile: string;
+  granted: Array<{ capability: string; value: string | number | boolean | string[] | null }>;
+  specDigest: string;
+  seccompDigest: string | null;
+  runtime: string;
+  apparmorApplied: boolean;
+  limits: { memoryBytes: number; nanoCpus: number; pids: number; timeoutMs: number; outputBytes: number };
+}
+
+export interface PluginIdentity {
+  name: string;
+  version: string | null;
+  bundleHash: string | null;
+}
+
+const VALIDATION_KINDS = new Set(['invalid-output', 'effect', 'protocol']);
+const digests = new WeakMap<readonly Directive[], string>();
+
+/** sha256 over the directives' JSON, in order. */
+export function digestDirectives(list: readonly Directive[]): string {
+  let d = digests.get(list);
+  if (!d) {
+    const h = createHash('sha256');
+    for (const x of list) h.update(JSON.stringify(x) + '\n');
+    d = `sha256:${h.digest('hex')}`;
+    digests.set(list, d);
+  }
+  return d;
+}
+
+export function outcomeOf(err: Error | undefined, exitCode: number | null): AuditEntry['outcome'] {
+  if (!err) return { status: 'ok', exitCode };
+  if (err instanceof InterruptedError) return { status: 'interrupted', exitCode, message: err.message };
+  if (err instanceof PolicyRefusal) return { status: 'refused', exitCode, message: err.message };
+  if (err instanceof SandboxViolation) {
+    const status: OutcomeStatus = err.kind === 'timeout' ? 'timeout' : err.kind === 'memory' ? 'oom' : err.kind === 'crash' || err.kind === 'early-exit' ? 'crash' : 'violation';
+    return { status, exitCode, violation: err.kind, message: err.message };
+  }
+  if (err instanceof SandboxctlError && err.code === 'engine-unavailable') return { status: 'engine-unavailable', exitCode, message: err.message };
+  return { status: 'error', exitCode, message: err.message };
+}
+
+export function pluginRunEntry(
+  runId: string,
+  ledger: AuditEntry['ledger'],
+  plugin: PluginIdentity,
+  grant: GrantRecord,
+  run: PluginRun,
+  input: readonly Directive[],
+): AuditEntry {
+  const output = run.ok ? run.output : undefined;
+  return {
+    runId,
+    event: 'plugin-run',
+    outcome: outcomeOf(run.ok ? undefined : run.error, run.exitCode),
+    ledger,
+    plugin,
+    imageId: run.imageId,
+    profile: grant.profile,
+    capabilities: { granted: grant.granted, denied: [] },
+    specDigest: grant.specDigest,
+    seccompDigest: grant.seccompDigest,
+    runtime: grant.runtime,
+    apparmorApplied: grant.apparmorApplied,
+    limits: grant.limits,
+    usage: { peakMemoryBytes: run.usage.samples ? run.usage.peakMemoryBytes : null, cpuNanos: run.usage.samples ? run.usage.cpuNanos : null },
+    durationMs: run.durationMs,
+    io: {
+      inputCount: input.length,
+      inputDigest: digestDirectives(input),
+      outputCount: output?.length ?? 0,
+      outputDigest: output ? digestDirectives(output) : null,
+    },
+    effects: { kept: run.counts.kept, modified: run.counts.modified, inserted: run.counts.inserted, deleted: run.counts.deleted },
+    // what the host's validation rejected (plugin-reported errors are the ledger's business)
+    validationErrors: !run.ok && run.error instanceof SandboxViolation && VALIDATION_KINDS.has(run.error.kind) ? [run.error.message] : [],
+  };
+}
