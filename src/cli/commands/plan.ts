@@ -1,0 +1,139 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ExitCode, UsageError } from '../../errors.js';
+import { ourLabels, Labels } from '../../labels.js';
+import { formatDuration, formatSize } from '../../manifest/quantity.js';
+import { loadBundle, type Bundle } from '../../manifest/bundle.js';
+import type { Decision } from '../../policy/grant.js';
+import { hostFacts, type KnownHostFacts } from '../../policy/host-facts.js';
+import { loadPolicy } from '../../policy/load-policy.js';
+import { redactEnv } from '../../spec/container-spec.js';
+import { planPlugin, type Plan } from '../../spec/plan-plugin.js';
+import { pluginRepo, runnerCommand } from '../../run/plugin-image.js';
+import { safeText } from '../render.js';
+import type { Choose } from './index.js';
+
+interface PlanOptions {
+  profile?: string;
+  profilesDir?: string;
+  ledgerOption: string[];
+  ledgerDir?: string;
+  json?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parsePairs(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.indexOf('=');
+    if (i <= 0) throw new UsageError(`--ledger-option ${JSON.stringify(p)} is not key=value`, { hint: 'for example --ledger-option plugin_timeout=30' });
+    out[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return out;
+}
+
+// A python/node plugin's image is built at run time from its runner and bundle: plan names it by the bundle digest.
+function imageFor(b: Bundle): string {
+  return b.manifest.image?.id ?? `${pluginRepo(b.manifest.name)}:<built at run from bundle ${b.digest}>`;
+}
+
+function renderDecision(d: Decision): string[] {
+  const out: string[] = [];
+  if (d.kind === 'refusal') {
+    out.push(`  REFUSED by profile ${d.profile} (admin ceiling ${d.ceilingProfile}): ${d.denials.length} reason${d.denials.length === 1 ? '' : 's'}`);
+    for (const x of d.denials) out.push(`    - ${x.capability}: requested ${x.requested}, allowed ${x.allowed}: ${x.reason}`);
+  } else {
+    const c = d.capabilities;
+    const l = d.limits;
+    out.push(`  GRANTED under profile ${d.profile} (admin ceiling ${d.ceilingProfile})`);
+    out.push(`    ledger ${c.ledger}, network ${c.network}, scratch ${c.scratchBytes === null ? 'none' : formatSize(c.scratchBytes)}, env [${c.env.join(', ')}], effects [${c.effects.join(', ')}]`);
+    out.push(`    memory ${formatSize(l.memoryBytes)}, cpus ${l.cpus}, timeout ${formatDuration(l.timeoutMs)}, pids ${l.pids}, output ${formatSize(l.outputBytes)}, line ${formatSize(l.lineBytes)}, results ${l.results}, errors ${l.errors}`);
+    out.push(`    runtime ${d.ociRuntime}, user ${d.user}, seccomp ${d.seccomp}, AppArmor ${d.apparmor.apply ? `applied (${d.apparmor.profile})` : `not applied: ${d.apparmor.reason}`}`);
+  }
+  for (const n of d.notices) out.push(`    note: ${n.option} ${n.requested} -> ${n.applied}: ${n.reason}`);
+  return out;
+}
+
+function renderSpec(p: Plan): string[] {
+  if (!p.spec) return [];
+  const body = redactEnv(p.spec.body);
+  const seccomp = p.spec.applied.seccomp;
+  const shown = {
+    ...body,
+    HostConfig: {
+      ...body.HostConfig,
+      SecurityOpt: body.HostConfig.SecurityOpt?.map((o) => (o.startsWith('seccomp=') ? `seccomp=<body of ${seccomp.source}, ${seccomp.digest}; --json prints it whole>` : o)),
+    },
+  };
+  return [`  container spec ${p.spec.digest}:`, ...JSON.stringify(shown, null, 2).split('\n').map((l) => `    ${l}`)];
+}
+
+function renderHost(h: KnownHostFacts): string {
+  const f = `AppArmor ${h.facts.apparmor ? 'present' : 'absent'}, runtimes ${h.facts.runtimes.join(', ')}`;
+  return h.source === 'engine' ? `host (from the engine): ${f}` : `host (ASSUMED: ${h.reason}): ${f}`;
+}
+
+export function registerPlan(program: Command, choose: Choose): void {
+  program
+    .command('plan')
+    .description('show what each plugin bundle would be granted or why it is refused, and the exact container spec')
+    .argument('<bundle-dir...>', 'plugin bundle directories (each holds plugin.yaml)')
+    .option('--profile <name-or-file>', 'admin profile, the ceiling (default: $SANDBOXCTL_PROFILE or strict)')
+    .option('--profiles-dir <dir>', 'folder of admin profiles (default: $SANDBOXCTL_PROFILES_DIR or the install\'s profiles/)')
+    .option('--ledger-option <key=value>', 'a ledger option such as plugin_sandbox=strict, plugin_timeout=30 (repeatable)', collect, [])
+    .option('--ledger-dir <dir>', 'the ledger\'s directory, shown as the read-only mount source where ledger read is granted')
+    .option('--json', 'print the plans as JSON (the seccomp body whole)')
+    .action((dirs: string[], opts: PlanOptions) =>
+      choose(async (ctx) => {
+        const policy = await loadPolicy({
+          root: ctx.root,
+          env: ctx.env,
+          profile: opts.profile,
+          profilesDir: opts.profilesDir,
+          ledgerOptions: parsePairs(opts.ledgerOption),
+          ledgerOptionsSource: '--ledger-option',
+        });
+        const host = await hostFacts(ctx.engine());
+        const plans: Array<{ bundle: { dir: string; name: string; digest: string; codeDigest: string }; plan: Plan }> = [];
+        for (const dir of dirs) {
+          const b = await loadBundle(dir);
+          const plan = planPlugin({
+            manifest: b.manifest,
+            policy,
+            host: host.facts,
+            image: imageFor(b),
+            labels: ourLabels('plugin', 'plan', { [Labels.plugin]: b.manifest.name }),
+            command: b.manifest.runtime === 'image' ? undefined : runnerCommand(b.manifest),
+            ledgerDir: opts.ledgerDir ? path.resolve(opts.ledgerDir) : '<the ledger file\'s directory>',
+            env: ctx.env,
+          });
+          plans.push({ bundle: { dir: b.dir, name: b.manifest.name, digest: b.digest, codeDigest: b.codeDigest }, plan });
+        }
+        const refused = plans.filter((p) => p.plan.decision.kind === 'refusal').length;
+        const text = [
+          renderHost(host),
+          ...plans.flatMap(({ bundle, plan }) => [
+            '',
+            `plugin ${bundle.name} ${plan.decision.plugin.version} (${plan.decision.plugin.runtime}) from ${bundle.dir}`,
+            `  bundle ${bundle.digest} (files without plugin.yaml: ${bundle.codeDigest})`,
+            ...renderDecision(plan.decision),
+            ...renderSpec(plan),
+          ]),
+          '',
+          refused === 0 ? `all ${plans.length} plugin${plans.length === 1 ? '' : 's'} granted` : `${refused} of ${plans.length} plugin${plans.length === 1 ? '' : 's'} refused`,
+        ].join('\n');
+        const data = {
+          host,
+          plans: plans.map(({ bundle, plan }) => ({
+            bundle,
+            decision: plan.decision,
+            spec: plan.spec && { digest: plan.spec.digest, applied: plan.spec.applied, body: redactEnv(plan.spec.body) },
+          })),
+        };
+        return { data, text: safeText(text), exitCode: refused > 0 ? ExitCode.refused : ExitCode.ok };
+      }, !!opts.json),
+    );
+}
