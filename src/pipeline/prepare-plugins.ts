@@ -1,19 +1,17 @@
 // Each ledger plugin line -> its installed bundle -> the policy's decision -> its image and
-// hardened container spec. All lines are decided before anything runs.
+// hardened container spec (through the same planner as `sandboxctl plan`). All lines are
+// decided before anything runs.
 import type { Engine, ImageInfo } from '../engine/engine.js';
-import { PolicyRefusal, SandboxctlError } from '../errors.js';
+import { InternalError, PolicyRefusal, SandboxctlError } from '../errors.js';
 import { requireRunnerImage } from '../images/build.js';
 import { ourLabels, Labels } from '../labels.js';
 import type { Logger } from '../logger.js';
 import { loadBundle, type Bundle } from '../manifest/bundle.js';
-import { resolve } from '../policy/resolve.js';
 import type { Grant, HostFacts } from '../policy/grant.js';
-import { parseLedgerOptions, type LedgerOptions } from '../policy/ledger-options.js';
-import { loadProfile, type LoadedProfile, type ProfileLocations } from '../policy/load-profile.js';
-import { runLimits } from '../run/limits.js';
-import { ensurePluginImage, resolvePinnedImage } from '../run/plugin-image.js';
-import { buildContainerSpec } from '../spec/container-spec.js';
-import { loadSeccomp } from '../spec/seccomp-file.js';
+import type { LoadedPolicy } from '../policy/load-policy.js';
+import { defaultMaxResults, runLimits } from '../run/limits.js';
+import { ensurePluginImage, resolvePinnedImage, runnerCommand } from '../run/plugin-image.js';
+import { planPlugin } from '../spec/plan-plugin.js';
 import type { GrantRecord } from './audit-entry.js';
 import type { Catalogue } from './catalogue.js';
 import type { PreparedPlugin } from './execute-chain.js';
@@ -26,9 +24,8 @@ export interface PrepareContext {
   root: string;
   logger: Logger;
   catalogue: Catalogue;
-  /** The admin's profile: the ceiling. */
-  ceiling: LoadedProfile;
-  locations: ProfileLocations;
+  /** The admin's ceiling, the ledger's requested profile and options, each with its seccomp body. */
+  policy: LoadedPolicy;
   host: HostFacts;
   ledgerDir: string;
   env: NodeJS.ProcessEnv;
@@ -41,7 +38,7 @@ export interface PreparedWithGrant extends PreparedPlugin {
 }
 
 function missingBundle(line: PluginLine, ctx: PrepareContext): PolicyRefusal {
-  return new PolicyRefusal(line.name, ctx.ceiling.profile.name, [
+  return new PolicyRefusal(line.name, ctx.policy.ceiling.profile.name, [
     {
       capability: 'bundle',
       requested: line.name,
@@ -51,19 +48,14 @@ function missingBundle(line: PluginLine, ctx: PrepareContext): PolicyRefusal {
   ], { hint: `install its bundle in a --plugins-dir (searched: ${[...new Set(ctx.catalogue.entries.map((e) => e.source))].join(', ') || 'none'})` });
 }
 
-/** The ledger's own sandbox options, read once per ledger. */
-export async function ledgerPolicy(loaded: LoadedLedger, ctx: PrepareContext): Promise<{ options: LedgerOptions; requested?: LoadedProfile }> {
+/** The ledger's own sandbox options, as loadPolicy takes them. */
+export function ledgerSandboxOptions(loaded: LoadedLedger): Record<string, string> {
   const raw: Record<string, string> = {};
   for (const [k, v] of Object.entries(loaded.sandboxOptions)) if (typeof v === 'string') raw[k] = v;
-  const options = parseLedgerOptions(raw, 'the ledger\'s options');
-  if (!options.sandbox || options.sandbox === ctx.ceiling.profile.name) return { options, requested: options.sandbox ? ctx.ceiling : undefined };
-  // a profile the ledger names but nobody installed is reported by resolve() as a notice
-  const requested = await loadProfile(options.sandbox, ctx.locations).catch(() => undefined);
-  return { options, requested };
+  return raw;
 }
 
 export async function preparePlugins(loaded: LoadedLedger, ctx: PrepareContext): Promise<Preparation[]> {
-  const policy = await ledgerPolicy(loaded, ctx);
   const runners = new Map<string, ImageInfo>();
   const runner = async (kind: 'python' | 'node') => {
     let img = runners.get(kind);
@@ -73,7 +65,7 @@ export async function preparePlugins(loaded: LoadedLedger, ctx: PrepareContext):
   const out: Preparation[] = [];
   for (const [position, line] of loaded.plugins.entries()) {
     try {
-      out.push({ ok: true, plugin: await prepareOne(position, line, loaded, policy, ctx, runner) });
+      out.push({ ok: true, plugin: await prepareOne(position, line, loaded, ctx, runner) });
     } catch (err) {
       if (!(err instanceof SandboxctlError)) throw err;
       out.push({ ok: false, line, error: err });
@@ -86,7 +78,6 @@ async function prepareOne(
   position: number,
   line: PluginLine,
   loaded: LoadedLedger,
-  policy: { options: LedgerOptions; requested?: LoadedProfile },
   ctx: PrepareContext,
   runner: (kind: 'python' | 'node') => Promise<ImageInfo>,
 ): Promise<PreparedWithGrant> {
@@ -94,33 +85,33 @@ async function prepareOne(
   if (!entry) throw missingBundle(line, ctx);
   const bundle = await loadBundle(entry.dir);
   const m = bundle.manifest;
-  const decision = resolve({
-    manifest: m,
-    profile: ctx.ceiling.profile,
-    ledger: { options: policy.options, requestedProfile: policy.requested?.profile },
-    host: ctx.host,
-  });
-  if (decision.kind === 'refusal') {
-    throw new PolicyRefusal(line.name, decision.profile, decision.denials, {
+  const env: Record<string, string | undefined> = {};
+  for (const name of m.capabilities.env) env[name] = ctx.env[name];
+  // the same planner as `sandboxctl plan`: what plan prints is what runs
+  const plan = (image: string) =>
+    planPlugin({
+      manifest: m,
+      policy: ctx.policy,
+      host: ctx.host,
+      image,
+      labels: ourLabels('plugin', ctx.runId, { [Labels.plugin]: m.name }),
+      command: m.runtime === 'image' ? undefined : runnerCommand(m),
+      ledgerDir: ctx.ledgerDir,
+      env,
+    });
+  // decide first: nothing is built for a plugin that policy refuses
+  const first = plan('<undecided>');
+  if (first.decision.kind === 'refusal') {
+    throw new PolicyRefusal(line.name, first.decision.profile, first.decision.denials, {
       hint: 'ask an admin for a profile that grants this (sandboxctl run --profile), or use a plugin that asks for less',
     });
   }
-  const grant = decision;
   const image = m.runtime === 'image'
     ? await resolvePinnedImage(ctx.engine, m.name, m.image!.id)
     : await ensurePluginImage({ engine: ctx.engine, bundle, runner: await runner(m.runtime), logger: ctx.logger });
-  const applied = grant.profile === ctx.ceiling.profile.name ? ctx.ceiling : (policy.requested ?? ctx.ceiling);
-  const seccomp = await loadSeccomp(applied.seccompFile);
-  const env: Record<string, string | undefined> = {};
-  for (const name of grant.capabilities.env) env[name] = ctx.env[name];
-  const spec = buildContainerSpec({
-    grant,
-    image: image.id,
-    seccomp,
-    labels: ourLabels('plugin', ctx.runId, { [Labels.plugin]: m.name }),
-    ledgerDir: grant.capabilities.ledger === 'read' ? ctx.ledgerDir : undefined,
-    env,
-  });
+  const { decision, spec } = plan(image.id);
+  if (decision.kind === 'refusal' || !spec) throw new InternalError(`the plan for ${m.name} changed between two identical calls`);
+  const grant = decision;
   const lim = grant.limits;
   return {
     position,
@@ -131,7 +122,13 @@ async function prepareOne(
     spec: spec.body,
     effects: grant.capabilities.effects,
     limits: runLimits(
-      { timeoutMs: lim.timeoutMs, maxLineBytes: lim.lineBytes, maxOutputBytes: lim.outputBytes, maxResults: lim.results, maxErrors: lim.errors },
+      {
+        timeoutMs: lim.timeoutMs,
+        maxLineBytes: lim.lineBytes,
+        maxOutputBytes: lim.outputBytes,
+        maxResults: Math.min(lim.results, defaultMaxResults(loaded.directives.length)),
+        maxErrors: lim.errors,
+      },
       loaded.directives.length,
     ),
     bundle,

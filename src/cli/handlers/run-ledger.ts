@@ -6,17 +6,18 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { openInvocationAuditLog, type AuditLog } from '../../audit/index.js';
-import { hostHasAppArmor } from '../../doctor/gather.js';
 import { ExitCode, InterruptedError, SandboxctlError, UsageError } from '../../errors.js';
 import { requireRunnerImage } from '../../images/build.js';
 import { renderDiagnostic } from '../../ledger/diagnostic.js';
 import type { Directive } from '../../ledger/directive-schema.js';
 import { newRunId } from '../../ids.js';
-import { DEFAULT_PROFILE, PROFILE_ENV, loadProfile, profileLocations } from '../../policy/load-profile.js';
+import { loadPolicy } from '../../policy/load-policy.js';
+import { hostFacts } from '../../policy/host-facts.js';
+import type { Notice } from '../../policy/ledger-options.js';
 import { outcomeOf, pluginRunEntry } from '../../pipeline/audit-entry.js';
 import { pluginDirs, readCatalogue } from '../../pipeline/catalogue.js';
 import type { RunError } from '../../pipeline/diagnostics.js';
-import { preparePlugins, type PreparedWithGrant } from '../../pipeline/prepare-plugins.js';
+import { ledgerSandboxOptions, preparePlugins, type PreparedWithGrant } from '../../pipeline/prepare-plugins.js';
 import { runLedger, type LedgerRunResult } from '../../pipeline/run-ledger.js';
 import { printLedger } from '../../pipeline/trusted-stages.js';
 import type { CliContext, CommandResult } from '../context.js';
@@ -64,10 +65,10 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
       await audit.append({ runId, event: 'engine-unavailable', ledger, outcome: { status: 'engine-unavailable', exitCode: ExitCode.engineUnavailable, message: (err as Error).message } });
       throw err;
     }
-    const locations = profileLocations(ctx.root, ctx.env, o.profilesDir);
-    const ceiling = await loadProfile(o.profile ?? ctx.env[PROFILE_ENV] ?? DEFAULT_PROFILE, locations);
-    const info = await engine.info();
-    const host = { apparmor: info.apparmor && (await hostHasAppArmor()), runtimes: info.runtimes };
+    // the admin's profile is checked before anything runs; the ledger's own options join it after loading
+    const policySources = { root: ctx.root, env: ctx.env, profile: o.profile, profilesDir: o.profilesDir };
+    const ceiling = (await loadPolicy(policySources)).ceiling;
+    const host = (await hostFacts(engine)).facts;
     const runner = await requireRunnerImage(engine, { root: ctx.root }, 'python');
     const catalogue = await readCatalogue(pluginDirs(o.pluginsDir, ctx.env, ctx.root));
     const prepared = new Map<number, PreparedWithGrant>();
@@ -82,7 +83,8 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
       stageTimeoutMs: o.stageTimeoutMs,
       stageMemoryBytes: 2 * 1024 ** 3,
       prepare: async (loaded) => {
-        const list = await preparePlugins(loaded, { engine, runId, root: ctx.root, logger: log, catalogue, ceiling, locations, host, ledgerDir: path.dirname(ledgerPath), env: ctx.env });
+        const policy = await loadPolicy({ ...policySources, ledgerOptions: ledgerSandboxOptions(loaded), ledgerOptionsSource: `${ledgerPath} options` });
+        const list = await preparePlugins(loaded, { engine, runId, root: ctx.root, logger: log, catalogue, policy, host, ledgerDir: path.dirname(ledgerPath), env: ctx.env });
         for (const p of list) if (p.ok) prepared.set(p.plugin.position, p.plugin as PreparedWithGrant);
         return list;
       },
@@ -103,6 +105,15 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
       },
     });
 
+    // what the ledger asked of the policy that was not applied as asked (once per notice)
+    const notices = new Map<string, RunError>();
+    for (const p of prepared.values()) {
+      for (const n of p.grant.notices) {
+        const key = `${n.option}\0${n.requested}\0${n.applied}`;
+        if (!notices.has(key)) notices.set(key, policyNotice(n));
+      }
+    }
+    result.errors.unshift(...notices.values());
     const exitCode = STATUS_EXIT[result.status];
     if (result.directives && (result.status === 'ok' || result.status === 'errors')) {
       await writeOutput(ctx, result.directives, result.loaded.options, runner, runId, o.format, output);
@@ -113,7 +124,7 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
       ledger,
       profile: ceiling.profile.name,
       durationMs: Date.now() - t0,
-      outcome: { status: result.status === 'ok' || result.status === 'errors' ? 'ok' : result.status === 'refused' ? 'refused' : 'violation', exitCode, message: `${result.errors.length} error(s)` },
+      outcome: { status: result.status === 'ok' || result.status === 'errors' ? 'ok' : result.status === 'refused' ? 'refused' : 'violation', exitCode, message: `${result.errors.filter((e) => e.severity === 'error').length} error(s)` },
       io: { inputCount: result.loaded.directives.length, inputDigest: null, outputCount: result.directives?.length ?? 0, outputDigest: null },
     });
     return report(result, exitCode, output, o);
@@ -182,9 +193,11 @@ async function report(result: LedgerRunResult, exitCode: number, output: string 
     counts: s.run.counts,
     peakMemoryBytes: s.run.usage.peakMemoryBytes,
   }));
+  const count = (sev: string) => result.errors.filter((e) => e.severity === sev).length;
   const summary =
     `${result.status === 'ok' ? 'ok' : result.status}: ${result.loaded.directives.length} directives in, ` +
-    `${result.directives ? `${result.directives.length} out` : 'nothing written'}; ${plugins.length} plugin run(s), ${result.errors.length} error(s)` +
+    `${result.directives ? `${result.directives.length} out` : 'nothing written'}; ${plugins.length} plugin run(s), ${count('error')} error(s)` +
+    (count('warning') ? `, ${count('warning')} warning(s)` : '') +
     (output && result.directives ? `; wrote ${output}` : '');
   const data = {
     ok: exitCode === 0,
@@ -200,6 +213,18 @@ async function report(result: LedgerRunResult, exitCode: number, output: string 
   // diagnostics go to stderr in text mode (stdout may carry the ledger itself)
   if (!o.json) process.stderr.write([...rendered, summary].join('\n\n') + '\n');
   return { data, text: '', exitCode };
+}
+
+function policyNotice(n: Notice): RunError {
+  return {
+    severity: 'warning',
+    code: 'policy-notice',
+    title: `ledger option ${n.option} "${n.requested}" applied as "${n.applied}"`,
+    notes: [{ label: 'reason', text: n.reason }],
+    message: n.reason,
+    source: null,
+    plugin: null,
+  };
 }
 
 function toJson(e: RunError) {
