@@ -28,6 +28,8 @@ export interface LedgerRunRequest {
   stageTimeoutMs: number;
   stageMemoryBytes: number;
   seccomp?: string;
+  /** uid:gid the loader reads the ledger as (the ledger's owner, never root). */
+  loaderUser?: string;
   /** Resolves each plugin line to a bundle, a grant and a container spec, or a refusal. */
   prepare: (loaded: LoadedLedger) => Promise<Preparation[]>;
   /** Audit hook: every plugin execution, in ledger order. */
@@ -79,6 +81,7 @@ export async function runLedger(req: LedgerRunRequest): Promise<LedgerRunResult>
       kind: 'loader',
       runId: req.runId,
       ledgerDir,
+      user: req.loaderUser,
       memoryBytes: req.stageMemoryBytes,
       nanoCpus: 1e9,
       seccomp: req.seccomp,
@@ -92,7 +95,8 @@ export async function runLedger(req: LedgerRunRequest): Promise<LedgerRunResult>
     ...l,
     options: mapOptionPaths(l.options, map),
     directives: sortEntries(l.directives.map((d) => mapDirectivePaths(d, map))),
-    errors: l.errors.map((e) => ({ ...e, source: mapSource(e.source) })),
+    // Beancount's messages name files too ("File ... does not exist"): speak of the host's paths
+    errors: l.errors.map((e) => ({ ...e, source: mapSource(e.source), message: e.message.split(`${LEDGER_MOUNT}/`).join(`${ledgerDir}/`) })),
     plugins: l.plugins.map((p) => ({ ...p, filename: p.filename === null ? null : map(p.filename) })),
   };
   stage.options = loaded.options;

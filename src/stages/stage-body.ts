@@ -19,15 +19,18 @@ export interface StageBodyOptions {
   /** The seccomp profile's JSON body; omitted = the engine's default profile. */
   seccomp?: string;
   runtime?: string;
+  /** uid:gid to run as; never root. @default 65532:65532 */
+  user?: string;
 }
 
 export function stageBody(o: StageBodyOptions): CreateContainerBody {
+  if (o.user && /^0:|:0$/.test(o.user)) throw new TypeError(`a stage never runs as root (asked: ${o.user})`);
   const securityOpt = ['no-new-privileges'];
   if (o.seccomp) securityOpt.push(`seccomp=${o.seccomp}`);
   return {
     Image: o.imageId,
     Cmd: o.cmd,
-    User: '65532:65532',
+    User: o.user ?? '65532:65532',
     WorkingDir: '/tmp',
     Env: ['LANG=C.UTF-8'],
     Labels: ourLabels(o.kind, o.runId),

@@ -2,6 +2,11 @@ import type { Command } from 'commander';
 import type { Handler } from '../index.js';
 import { registerDoctor } from './doctor.js';
 import { registerImages } from './images.js';
+import { registerAudit } from './audit.js';
+import { registerGc } from './gc.js';
+import { registerRun } from './run.js';
+import { registerPlan } from './plan.js';
+import { registerPlugin } from './plugin.js';
 
 /** `choose(handler, json)` records the handler the parsed command line selected. */
 export type Choose = (handler: Handler, json: boolean) => void;
@@ -10,4 +15,9 @@ export type Choose = (handler: Handler, json: boolean) => void;
 export function registerCommands(program: Command, choose: Choose): void {
   registerDoctor(program, choose);
   registerImages(program, choose);
+  registerAudit(program, choose);
+  registerGc(program, choose);
+  registerRun(program, choose);
+  registerPlan(program, choose);
+  registerPlugin(program, choose);
 }

@@ -12,8 +12,9 @@ import { planPlugin, type Plan } from '../../spec/plan-plugin.js';
 import { pluginRepo, runnerCommand } from '../../run/plugin-image.js';
 import { safeText } from '../render.js';
 import type { Choose } from './index.js';
+import type { CliContext, CommandResult } from '../context.js';
 
-interface PlanOptions {
+export interface PlanOptions {
   profile?: string;
   profilesDir?: string;
   ledgerOption: string[];
@@ -87,7 +88,12 @@ export function registerPlan(program: Command, choose: Choose): void {
     .option('--ledger-dir <dir>', 'the ledger\'s directory, shown as the read-only mount source where ledger read is granted')
     .option('--json', 'print the plans as JSON (the seccomp body whole)')
     .action((dirs: string[], opts: PlanOptions) =>
-      choose(async (ctx) => {
+      choose((ctx) => planBundles(ctx, dirs, opts), !!opts.json),
+    );
+}
+
+/** Plans bundle directories: shared by `plan` and `plugin inspect`. */
+export async function planBundles(ctx: CliContext, dirs: string[], opts: PlanOptions): Promise<CommandResult> {
         const policy = await loadPolicy({
           root: ctx.root,
           env: ctx.env,
@@ -134,6 +140,4 @@ export function registerPlan(program: Command, choose: Choose): void {
           })),
         };
         return { data, text: safeText(text), exitCode: refused > 0 ? ExitCode.refused : ExitCode.ok };
-      }, !!opts.json),
-    );
 }

@@ -36,6 +36,24 @@ export interface RunLedgerOptions {
 
 const STATUS_EXIT = { ok: ExitCode.ok, errors: ExitCode.ledgerErrors, refused: ExitCode.refused, violation: ExitCode.violation } as const;
 
+const SANDBOX_USER = '65532:65532';
+
+/**
+ * Who the loader reads the ledger as: its owner (so a ledger in a private directory
+ * loads), never root; a root-owned ledger must be readable by others.
+ */
+async function ledgerReader(ledgerPath: string, uid: number, gid: number): Promise<string> {
+  if (uid !== 0 && gid !== 0) return `${uid}:${gid}`;
+  const dir = await stat(path.dirname(ledgerPath));
+  const fileMode = (await stat(ledgerPath)).mode;
+  if ((dir.mode & 0o005) !== 0o005 || (fileMode & 0o004) === 0) {
+    throw new UsageError(`${ledgerPath} is owned by root and not readable by others; the sandbox never reads it as root`, {
+      hint: `make it readable (chmod o+rx ${path.dirname(ledgerPath)} && chmod o+r ${ledgerPath}), or keep ledgers owned by a non-root user`,
+    });
+  }
+  return SANDBOX_USER;
+}
+
 async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
@@ -47,6 +65,7 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
   const st = await stat(ledgerPath).catch(() => undefined);
   if (!st?.isFile()) throw new UsageError(`${o.ledger} is not a ledger file`, { hint: 'give the path of your main .beancount file' });
   if (o.json && !o.output) throw new UsageError('--json prints the report on stdout, so the ledger needs -o FILE', { hint: 'add -o out.beancount (or -o out.jsonl with --format jsonl)' });
+  const loaderUser = await ledgerReader(ledgerPath, st.uid, st.gid);
   const output = o.output ? path.resolve(o.output) : undefined;
   if (output === ledgerPath) throw new UsageError('-o names the input ledger: the input is never modified', { hint: 'write the result to another file' });
 
@@ -82,6 +101,7 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
       signal: ctx.signal,
       stageTimeoutMs: o.stageTimeoutMs,
       stageMemoryBytes: 2 * 1024 ** 3,
+      loaderUser,
       prepare: async (loaded) => {
         const policy = await loadPolicy({ ...policySources, ledgerOptions: ledgerSandboxOptions(loaded), ledgerOptionsSource: `${ledgerPath} options` });
         const list = await preparePlugins(loaded, { engine, runId, root: ctx.root, logger: log, catalogue, policy, host, ledgerDir: path.dirname(ledgerPath), env: ctx.env });

@@ -1,0 +1,126 @@
+// `sandboxctl run --input-format jsonl --input FILE --plugin DIR...`: a directive file in,
+// the plugins in a chain, directives out as JSON lines. Input source -> chain -> output
+// sink; every plugin execution, refusal and the end of the run are audited.
+import path from 'node:path';
+import { openInvocationAuditLog } from '../../audit/index.js';
+import { hostHasAppArmor } from '../../doctor/gather.js';
+import { ExitCode, InterruptedError, SandboxctlError, UsageError } from '../../errors.js';
+import { newRunId } from '../../ids.js';
+import type { Directive } from '../../ledger/directive-schema.js';
+import { outcomeOf } from '../../pipeline/audit-entry.js';
+import { DEFAULT_PROFILE, PROFILE_ENV, loadProfile, profileLocations } from '../../policy/load-profile.js';
+import { preparePlugin, runPluginChain, type ChainRunResult, type StepPreparation } from '../../run/chain.js';
+import { readDirectivesFile } from '../../run/jsonl-input.js';
+import { writeDirectivesFile, writeDirectivesStream } from '../../run/jsonl-output.js';
+import type { CliContext, CommandResult } from '../context.js';
+import { safeText } from '../render.js';
+
+export interface RunJsonlOptions {
+  input: string;
+  plugins: string[];
+  /** `NAME=CONFIG` strings: the config string a plugin gets (Beancount's `plugin "NAME" "CONFIG"`). */
+  configs: string[];
+  profile?: string;
+  profilesDir?: string;
+  output?: string;
+  json: boolean;
+  auditLog?: string;
+}
+
+function parseConfigs(items: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--plugin-config ${JSON.stringify(item)} is not NAME=CONFIG`, { hint: 'e.g. --plugin-config acme.fx=EUR' });
+    out.set(item.slice(0, eq), item.slice(eq + 1));
+  }
+  return out;
+}
+
+export async function runJsonlCommand(ctx: CliContext, o: RunJsonlOptions): Promise<CommandResult> {
+  if (o.plugins.length === 0) throw new UsageError('no plugin to run', { hint: 'give one or more --plugin BUNDLE_DIR (run in the order given)' });
+  if (o.json && !o.output) throw new UsageError('--json prints the report on stdout, so the results need -o FILE', { hint: 'add -o out.jsonl' });
+  const inputPath = path.resolve(o.input);
+  const output = o.output ? path.resolve(o.output) : undefined;
+  if (output === inputPath) throw new UsageError('-o names the input file: the input is never modified', { hint: 'write the results to another file' });
+  const configs = parseConfigs(o.configs);
+
+  const runId = newRunId(ctx.now());
+  const log = ctx.logger.child({ runId });
+  // no run goes unaudited: a log that cannot be written stops us before anything runs
+  const audit = await openInvocationAuditLog({ flag: o.auditLog, env: ctx.env, argv: ctx.argv, clock: ctx.now });
+  const t0 = Date.now();
+  let input: Directive[] = [];
+  try {
+    input = await readDirectivesFile(inputPath);
+    const engine = ctx.engine();
+    try {
+      await engine.ping();
+    } catch (err) {
+      await audit.append({ runId, event: 'engine-unavailable', outcome: { status: 'engine-unavailable', exitCode: ExitCode.engineUnavailable, message: (err as Error).message } });
+      throw err;
+    }
+    const ceiling = await loadProfile(o.profile ?? ctx.env[PROFILE_ENV] ?? DEFAULT_PROFILE, profileLocations(ctx.root, ctx.env, o.profilesDir));
+    const info = await engine.info();
+    const host = { apparmor: info.apparmor && (await hostHasAppArmor()), runtimes: info.runtimes };
+    const prepareCtx = { engine, root: ctx.root, runId, logger: log, ceiling, host, env: ctx.env };
+    const runners = new Map();
+    const steps: StepPreparation[] = [];
+    for (const [position, dir] of o.plugins.entries()) {
+      const bundleDir = path.resolve(dir);
+      const line = { name: path.basename(bundleDir), config: null as string | null, filename: null, lineno: null };
+      const step = await preparePlugin({ bundleDir, line, position }, prepareCtx, runners);
+      // the config is looked up by the manifest's name, known once the bundle is read
+      if (step.ok) step.plugin.line = { ...step.plugin.line, name: step.plugin.name, config: configs.get(step.plugin.name) ?? null };
+      steps.push(step);
+    }
+    const result = await runPluginChain({ engine, runId, steps, input, options: {}, signal: ctx.signal, logger: log, audit });
+    const exitCode = result.errors.length > 0 ? ExitCode.ledgerErrors : ExitCode.ok;
+    // written only now, whole: a failed chain has thrown above and nothing was written
+    if (output) await writeDirectivesFile(output, result.output, ctx.signal);
+    else await writeDirectivesStream(process.stdout, result.output, ctx.signal);
+    await audit.append({
+      runId,
+      event: 'run-summary',
+      profile: ceiling.profile.name,
+      durationMs: Date.now() - t0,
+      outcome: { status: 'ok', exitCode, message: `${result.errors.length} error(s)` },
+      io: { inputCount: input.length, inputDigest: null, outputCount: result.output.length, outputDigest: null },
+    });
+    return report(result, input.length, exitCode, output, o.json);
+  } catch (err) {
+    if (!(err instanceof SandboxctlError) || err.code !== 'engine-unavailable') {
+      const event = err instanceof InterruptedError ? 'interrupted' : 'run-summary';
+      await audit
+        .append({ runId, event, durationMs: Date.now() - t0, outcome: outcomeOf(err as Error, err instanceof SandboxctlError ? err.exitCode : ExitCode.internal) })
+        .catch((e: unknown) => log.error({ err: e }, 'could not audit the end of the run'));
+    }
+    throw err;
+  } finally {
+    await audit.close();
+  }
+}
+
+function report(result: ChainRunResult, inputCount: number, exitCode: number, output: string | undefined, json: boolean): CommandResult {
+  const plugins = result.steps.map((s) => ({
+    name: s.plugin.name,
+    version: s.plugin.version,
+    ok: s.run.ok,
+    exitCode: s.run.exitCode,
+    durationMs: s.run.durationMs,
+    counts: s.run.counts,
+    peakMemoryBytes: s.run.usage.peakMemoryBytes,
+  }));
+  const data = { ok: exitCode === 0, exitCode, output: output ?? null, counts: { input: inputCount, output: result.output.length }, errors: result.errors, plugins };
+  const lines = result.errors.map((e) => `error: ${e.plugin}: ${safeText(e.message)}${e.source ? ` (${safeText(e.source.filename)}:${e.source.lineno})` : ''}`);
+  lines.push(
+    `${exitCode === 0 ? 'ok' : 'errors'}: ${inputCount} directives in, ${result.output.length} out; ${plugins.length} plugin run(s), ${result.errors.length} error(s)` +
+      (output ? `; wrote ${output}` : ''),
+  );
+  // the results may be on stdout: the report then goes to stderr
+  if (!output && !json) {
+    process.stderr.write(lines.join('\n') + '\n');
+    return { data, text: '', exitCode };
+  }
+  return { data, text: lines.join('\n'), exitCode };
+}
