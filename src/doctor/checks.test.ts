@@ -9,6 +9,7 @@ const info = {
 const facts = (over: Partial<DoctorFacts> = {}): DoctorFacts => ({
   engine: { reachable: true, info },
   hostAppArmor: false,
+  apparmorProfileLoaded: false,
   probes: [{ runtime: 'runc', starts: true, detail: '1 ms' }, { runtime: 'runsc', starts: true, detail: '2 ms' }],
   images: [{ name: 'base', tag: 'b', present: true, id: 'x', stale: [] }],
   disk: { path: '/var/lib/docker', freeBytes: 50 * 1024 ** 3 },
@@ -30,6 +31,14 @@ describe('doctor checks', () => {
     const failed = c.filter((x) => x.status === 'fail').map((x) => x.name);
     expect(failed).toEqual(['runtime-runc', 'image-python-runner', 'disk']);
     for (const x of c.filter((x) => x.status === 'fail')) expect(x.fix).toBeTruthy();
+  });
+  it('says whether our AppArmor profile can be applied', () => {
+    const on = { ...info, apparmor: true };
+    expect(evaluate(facts()).find((x) => x.name === 'apparmor')?.detail).toMatch(/cannot be applied/);
+    const notLoaded = evaluate(facts({ hostAppArmor: true, engine: { reachable: true, info: on } })).find((x) => x.name === 'apparmor');
+    expect(notLoaded).toMatchObject({ status: 'warn', fix: expect.stringMatching(/apparmor_parser -r/) });
+    const loaded = evaluate(facts({ hostAppArmor: true, apparmorProfileLoaded: true, engine: { reachable: true, info: on } })).find((x) => x.name === 'apparmor');
+    expect(loaded?.status).toBe('ok');
   });
   it('reports an unreachable engine as the only check', () => {
     const c = evaluate(facts({ engine: { reachable: false, error: 'ENOENT' } }));

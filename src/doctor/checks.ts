@@ -20,6 +20,8 @@ export interface RuntimeProbe {
 export interface DoctorFacts {
   engine: { reachable: true; info: EngineInfo } | { reachable: false; error: string };
   hostAppArmor: boolean;
+  /** Whether the kernel has our plugin profile loaded (only known where AppArmor is enabled). */
+  apparmorProfileLoaded: boolean;
   probes: RuntimeProbe[];
   images: ImageStatus[];
   disk: { path: string; freeBytes: number } | undefined;
@@ -52,14 +54,21 @@ export function evaluate(f: DoctorFacts): Check[] {
     info.seccomp
       ? { name: 'seccomp', status: 'ok', detail: 'the engine applies seccomp profiles' }
       : { name: 'seccomp', status: 'fail', detail: 'the engine does not support seccomp', fix: 'use a kernel and engine built with seccomp (libseccomp)' },
-    f.hostAppArmor && info.apparmor
-      ? { name: 'apparmor', status: 'ok', detail: 'AppArmor is enabled; profiles that ask for it get sandboxctl-plugin' }
-      : {
+    !(f.hostAppArmor && info.apparmor)
+      ? {
           name: 'apparmor',
           status: 'warn',
-          detail: 'AppArmor is absent on this host: profiles with apparmor "if-available" run without it, "required" ones refuse to run',
+          detail: 'AppArmor is absent on this host, so profiles/apparmor/sandboxctl-plugin cannot be applied: profiles with apparmor "if-available" run without it, "required" ones refuse to run',
           fix: 'enable AppArmor in the kernel (apparmor=1 security=apparmor) if your policy requires it',
-        },
+        }
+      : f.apparmorProfileLoaded
+        ? { name: 'apparmor', status: 'ok', detail: 'AppArmor is enabled and the sandboxctl-plugin profile is loaded: plugin containers get it' }
+        : {
+            name: 'apparmor',
+            status: 'warn',
+            detail: 'AppArmor is enabled but the sandboxctl-plugin profile is not loaded: plugins whose profile asks for AppArmor would fail to start',
+            fix: 'load it: apparmor_parser -r profiles/apparmor/sandboxctl-plugin',
+          },
   ];
   for (const rt of ['runc', 'runsc']) {
     const registered = info.runtimes.includes(rt);

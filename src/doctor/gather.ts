@@ -1,4 +1,4 @@
-import { statfs, access } from 'node:fs/promises';
+import { access, readFile, statfs } from 'node:fs/promises';
 import type { Engine } from '../engine/engine.js';
 import { SandboxctlError } from '../errors.js';
 import { imageStatus } from '../images/build.js';
@@ -36,14 +36,21 @@ export async function hostHasAppArmor(): Promise<boolean> {
   }
 }
 
+/** Whether the kernel lists our plugin profile among its loaded AppArmor profiles. */
+export async function apparmorProfileLoaded(name = 'sandboxctl-plugin'): Promise<boolean> {
+  const list = await readFile('/sys/kernel/security/apparmor/profiles', 'utf8').catch(() => '');
+  return list.split('\n').some((l) => l.split(' ')[0] === name);
+}
+
 export async function gatherFacts(engine: Engine, root: string, runId: string): Promise<DoctorFacts> {
   const hostAppArmor = await hostHasAppArmor();
+  const profileLoaded = hostAppArmor && (await apparmorProfileLoaded());
   let info;
   try {
     info = await engine.info();
   } catch (err) {
     const msg = err instanceof SandboxctlError ? err.message : String((err as Error).message ?? err);
-    return { engine: { reachable: false, error: msg }, hostAppArmor, probes: [], images: [], disk: undefined };
+    return { engine: { reachable: false, error: msg }, hostAppArmor, apparmorProfileLoaded: profileLoaded, probes: [], images: [], disk: undefined };
   }
   const images = await imageStatus(engine, { root });
   const base = images.find((i) => i.name === 'base');
@@ -60,5 +67,5 @@ export async function gatherFacts(engine: Engine, root: string, runId: string): 
   } catch {
     // the engine's root dir is not on this host (remote DOCKER_HOST): no disk figure
   }
-  return { engine: { reachable: true, info }, hostAppArmor, probes, images, disk };
+  return { engine: { reachable: true, info }, hostAppArmor, apparmorProfileLoaded: profileLoaded, probes, images, disk };
 }
