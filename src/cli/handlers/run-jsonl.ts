@@ -1,6 +1,8 @@
 // `sandboxctl run --input-format jsonl --input FILE --plugin DIR...`: a directive file in,
 // the plugins in a chain, directives out as JSON lines. Input source -> chain -> output
 // sink; every plugin execution, refusal and the end of the run are audited.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { openInvocationAuditLog } from '../../audit/index.js';
 import { hostHasAppArmor } from '../../doctor/gather.js';
@@ -27,6 +29,12 @@ export interface RunJsonlOptions {
   auditLog?: string;
 }
 
+async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return `sha256:${h.digest('hex')}`;
+}
+
 function parseConfigs(items: string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const item of items) {
@@ -51,13 +59,16 @@ export async function runJsonlCommand(ctx: CliContext, o: RunJsonlOptions): Prom
   const audit = await openInvocationAuditLog({ flag: o.auditLog, env: ctx.env, argv: ctx.argv, clock: ctx.now });
   const t0 = Date.now();
   let input: Directive[] = [];
+  // the directive file plays the ledger's part in every record: its path and the hash of its bytes
+  let ledger: { path: string; sha256: string | null } = { path: inputPath, sha256: null };
   try {
+    ledger = { path: inputPath, sha256: await sha256File(inputPath) };
     input = await readDirectivesFile(inputPath);
     const engine = ctx.engine();
     try {
       await engine.ping();
     } catch (err) {
-      await audit.append({ runId, event: 'engine-unavailable', outcome: { status: 'engine-unavailable', exitCode: ExitCode.engineUnavailable, message: (err as Error).message } });
+      await audit.append({ runId, event: 'engine-unavailable', ledger, outcome: { status: 'engine-unavailable', exitCode: ExitCode.engineUnavailable, message: (err as Error).message } });
       throw err;
     }
     const ceiling = await loadProfile(o.profile ?? ctx.env[PROFILE_ENV] ?? DEFAULT_PROFILE, profileLocations(ctx.root, ctx.env, o.profilesDir));
@@ -74,7 +85,7 @@ export async function runJsonlCommand(ctx: CliContext, o: RunJsonlOptions): Prom
       if (step.ok) step.plugin.line = { ...step.plugin.line, name: step.plugin.name, config: configs.get(step.plugin.name) ?? null };
       steps.push(step);
     }
-    const result = await runPluginChain({ engine, runId, steps, input, options: {}, signal: ctx.signal, logger: log, audit });
+    const result = await runPluginChain({ engine, runId, steps, input, options: {}, signal: ctx.signal, logger: log, audit, ledger });
     const exitCode = result.errors.length > 0 ? ExitCode.ledgerErrors : ExitCode.ok;
     // written only now, whole: a failed chain has thrown above and nothing was written
     if (output) await writeDirectivesFile(output, result.output, ctx.signal);
@@ -82,6 +93,7 @@ export async function runJsonlCommand(ctx: CliContext, o: RunJsonlOptions): Prom
     await audit.append({
       runId,
       event: 'run-summary',
+      ledger,
       profile: ceiling.profile.name,
       durationMs: Date.now() - t0,
       outcome: { status: 'ok', exitCode, message: `${result.errors.length} error(s)` },
@@ -92,7 +104,7 @@ export async function runJsonlCommand(ctx: CliContext, o: RunJsonlOptions): Prom
     if (!(err instanceof SandboxctlError) || err.code !== 'engine-unavailable') {
       const event = err instanceof InterruptedError ? 'interrupted' : 'run-summary';
       await audit
-        .append({ runId, event, durationMs: Date.now() - t0, outcome: outcomeOf(err as Error, err instanceof SandboxctlError ? err.exitCode : ExitCode.internal) })
+        .append({ runId, event, ledger, durationMs: Date.now() - t0, outcome: outcomeOf(err as Error, err instanceof SandboxctlError ? err.exitCode : ExitCode.internal) })
         .catch((e: unknown) => log.error({ err: e }, 'could not audit the end of the run'));
     }
     throw err;

@@ -11,10 +11,11 @@ import { requireRunnerImage } from '../../images/build.js';
 import { renderDiagnostic } from '../../ledger/diagnostic.js';
 import type { Directive } from '../../ledger/directive-schema.js';
 import { newRunId } from '../../ids.js';
+import { loadBundle } from '../../manifest/bundle.js';
 import { loadPolicy } from '../../policy/load-policy.js';
 import { hostFacts } from '../../policy/host-facts.js';
 import type { Notice } from '../../policy/ledger-options.js';
-import { outcomeOf, pluginRunEntry } from '../../pipeline/audit-entry.js';
+import { outcomeOf, pluginRunEntry, refusedEntry } from '../../pipeline/audit-entry.js';
 import { pluginDirs, readCatalogue } from '../../pipeline/catalogue.js';
 import type { RunError } from '../../pipeline/diagnostics.js';
 import { ledgerSandboxOptions, preparePlugins, type PreparedWithGrant } from '../../pipeline/prepare-plugins.js';
@@ -113,15 +114,12 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
         await audit.append(pluginRunEntry(runId, ledger, { name: p.name, version: p.version, bundleHash: p.bundle.digest }, p.record, step.run, input));
       },
       onRefusal: async (r) => {
-        await audit.append({
-          runId,
-          event: 'refused',
-          ledger,
-          plugin: { name: r.line.name },
-          profile: ceiling.profile.name,
-          capabilities: { denied: 'denials' in r.error ? (r.error as { denials: [] }).denials : [] },
-          outcome: { status: 'refused', exitCode: ExitCode.refused, message: r.error.message },
-        });
+        // the refused bundle is named by its version and hash too (none when it is not installed)
+        const entry = catalogue.find(r.line.name);
+        const bundle = entry ? await loadBundle(entry.dir).catch(() => undefined) : undefined;
+        const plugin = { name: r.line.name, version: entry?.version ?? null, bundleHash: bundle?.digest ?? null };
+        const profile = typeof r.error.details.profile === 'string' ? r.error.details.profile : ceiling.profile.name;
+        await audit.append(refusedEntry(runId, ledger, plugin, profile, r.error));
       },
     });
 

@@ -1,0 +1,231 @@
+// Plugins in a chain: each bundle is checked, granted by policy and given its own image
+// and container spec before anything runs (one refusal and nothing runs); then they run
+// one after another through the pipeline's chain executor, each seeing the previous
+// one's output. Every execution and every refusal is appended to the audit log; a
+// failing plugin stops the chain and no output exists.
+import type { AuditEntry } from '../audit/index.js';
+import type { Engine, ImageInfo } from '../engine/engine.js';
+import { PolicyRefusal, SandboxctlError, SandboxViolation } from '../errors.js';
+import { requireRunnerImage } from '../images/build.js';
+import type { RunnerName } from '../images/recipes.js';
+import { Labels, ourLabels } from '../labels.js';
+import type { Directive } from '../ledger/directive-schema.js';
+import type { Logger } from '../logger.js';
+import { loadBundle, type Bundle } from '../manifest/bundle.js';
+import { pluginRunEntry, type GrantRecord, type PluginIdentity } from '../pipeline/audit-entry.js';
+import { executeChain, type ChainStep, type PreparedPlugin } from '../pipeline/execute-chain.js';
+import type { PluginLine } from '../pipeline/load-ledger.js';
+import type { Grant, HostFacts } from '../policy/grant.js';
+import type { LedgerOptions } from '../policy/ledger-options.js';
+import type { LoadedProfile } from '../policy/load-profile.js';
+import { resolve } from '../policy/resolve.js';
+import { buildContainerSpec, type ContainerSpec } from '../spec/container-spec.js';
+import { loadSeccomp } from '../spec/seccomp-file.js';
+import { runLimits } from './limits.js';
+import { ensurePluginImage, resolvePinnedImage, type PluginImage } from './plugin-image.js';
+import type { PluginError } from '../validate/effects.js';
+
+/** The one audit call the chain makes (src/audit's AuditLog fits). */
+export interface AuditSinkLike {
+  append(entry: AuditEntry): Promise<unknown>;
+}
+
+export interface PrepareContext {
+  engine: Engine;
+  /** Install root: runner image recipes live under it. */
+  root: string;
+  runId: string;
+  logger: Logger;
+  /** The admin's profile: the ceiling. */
+  ceiling: LoadedProfile;
+  host: HostFacts;
+  /** Where granted environment variables take their values from (only granted names are read). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** A ledger run's directory, options and the profile its options name (absent for directive-file input). */
+  ledger?: { dir: string; options: LedgerOptions; requested?: LoadedProfile };
+}
+
+export interface PluginSource {
+  bundleDir: string;
+  /** The `plugin "name" "config"` line, or one made up for directive-file input. */
+  line: PluginLine;
+  position: number;
+}
+
+export interface PreparedStep {
+  ok: true;
+  plugin: PreparedPlugin;
+  bundle: Bundle;
+  grant: Grant;
+  spec: ContainerSpec;
+  record: GrantRecord;
+  identity: PluginIdentity;
+}
+
+export interface RefusedStep {
+  ok: false;
+  line: PluginLine;
+  error: SandboxctlError;
+  identity: PluginIdentity;
+  profile: string | null;
+}
+
+export type StepPreparation = PreparedStep | RefusedStep;
+
+function grantRecord(grant: Grant, spec: ContainerSpec): GrantRecord {
+  const c = grant.capabilities;
+  return {
+    profile: grant.profile,
+    granted: [
+      { capability: 'ledger', value: c.ledger },
+      { capability: 'network', value: c.network },
+      { capability: 'scratch', value: c.scratchBytes },
+      { capability: 'env', value: c.env },
+      { capability: 'effects', value: c.effects },
+    ],
+    specDigest: spec.digest,
+    seccompDigest: spec.applied.seccomp.digest,
+    runtime: grant.ociRuntime,
+    apparmorApplied: spec.applied.apparmor.applied,
+    limits: {
+      memoryBytes: grant.limits.memoryBytes,
+      nanoCpus: Math.round(grant.limits.cpus * 1e9),
+      pids: grant.limits.pids,
+      timeoutMs: grant.limits.timeoutMs,
+      outputBytes: grant.limits.outputBytes,
+    },
+  };
+}
+
+/**
+ * Checks one bundle, asks policy for a grant, makes sure its image is present (built
+ * from the checked bundle bytes) and builds its container spec. Refusals are returned,
+ * not thrown, so that every refusal of a chain is reported and audited.
+ */
+export async function preparePlugin(source: PluginSource, ctx: PrepareContext, runners = new Map<string, ImageInfo>()): Promise<StepPreparation> {
+  let identity: PluginIdentity = { name: source.line.name, version: null, bundleHash: null };
+  let profile: string | null = null;
+  try {
+    const bundle = await loadBundle(source.bundleDir);
+    const m = bundle.manifest;
+    identity = { name: m.name, version: m.version, bundleHash: bundle.digest };
+    const decision = resolve({
+      manifest: m,
+      profile: ctx.ceiling.profile,
+      host: ctx.host,
+      ...(ctx.ledger ? { ledger: { options: ctx.ledger.options, requestedProfile: ctx.ledger.requested?.profile } } : {}),
+    });
+    profile = decision.profile;
+    if (decision.kind === 'refusal') {
+      return { ok: false, line: source.line, identity, profile, error: new PolicyRefusal(m.name, decision.profile, decision.denials, { hint: 'ask the admin for a looser profile (--profile), or change what the plugin asks for in its plugin.yaml' }) };
+    }
+    let image: PluginImage;
+    if (m.runtime === 'image') {
+      image = await resolvePinnedImage(ctx.engine, m.name, m.image!.id);
+    } else {
+      let runner = runners.get(m.runtime);
+      if (!runner) {
+        runner = await requireRunnerImage(ctx.engine, { root: ctx.root }, m.runtime as RunnerName);
+        runners.set(m.runtime, runner);
+      }
+      image = await ensurePluginImage({ engine: ctx.engine, bundle, runner, logger: ctx.logger });
+    }
+    // the seccomp profile is the one of the profile the plugin runs under (the ledger may pick a tighter one)
+    const applied = decision.profile === ctx.ceiling.profile.name ? ctx.ceiling : (ctx.ledger?.requested ?? ctx.ceiling);
+    const env: Record<string, string | undefined> = {};
+    for (const name of decision.capabilities.env) env[name] = ctx.env[name];
+    const spec = buildContainerSpec({
+      grant: decision,
+      image: image.id,
+      seccomp: await loadSeccomp(applied.seccompFile),
+      labels: ourLabels('plugin', ctx.runId, { [Labels.plugin]: m.name }),
+      ...(decision.capabilities.ledger === 'read' ? { ledgerDir: ctx.ledger?.dir } : {}),
+      env,
+    });
+    const lim = decision.limits;
+    const plugin: PreparedPlugin = {
+      position: source.position,
+      line: source.line,
+      name: m.name,
+      version: m.version,
+      image: { id: image.id, ref: image.ref },
+      spec: spec.body,
+      effects: [...decision.capabilities.effects],
+      limits: runLimits(
+        { timeoutMs: lim.timeoutMs, maxLineBytes: lim.lineBytes, maxOutputBytes: lim.outputBytes, maxResults: lim.results, maxErrors: lim.errors },
+        0,
+      ),
+    };
+    return { ok: true, plugin, bundle, grant: decision, spec, record: grantRecord(decision, spec), identity };
+  } catch (err) {
+    // a bundle changed since its check, or an image that is not the pinned one, refuses like policy
+    if (err instanceof SandboxViolation && (err.kind === 'bundle-changed' || err.kind === 'image-mismatch')) {
+      return { ok: false, line: source.line, identity, profile, error: err };
+    }
+    throw err;
+  }
+}
+
+export function refusalEntry(runId: string, r: RefusedStep, ledger: AuditEntry['ledger'] = null): AuditEntry {
+  const violation = r.error instanceof SandboxViolation ? r.error.kind : null;
+  return {
+    runId,
+    event: 'refused',
+    outcome: { status: violation ? 'violation' : 'refused', exitCode: null, violation, message: r.error.message },
+    ledger,
+    plugin: r.identity,
+    profile: r.profile,
+    capabilities: { granted: [], denied: r.error instanceof PolicyRefusal ? r.error.denials : [] },
+  };
+}
+
+export interface ChainRunRequest {
+  engine: Engine;
+  runId: string;
+  steps: readonly StepPreparation[];
+  input: readonly Directive[];
+  options: Record<string, unknown>;
+  signal?: AbortSignal;
+  logger: Logger;
+  audit: AuditSinkLike;
+  ledger?: AuditEntry['ledger'];
+}
+
+export interface ChainRunResult {
+  output: Directive[];
+  errors: Array<PluginError & { plugin: string }>;
+  steps: ChainStep[];
+}
+
+/** Runs prepared plugins in order; throws the refusal or the failure that stopped the chain. */
+export async function runPluginChain(req: ChainRunRequest): Promise<ChainRunResult> {
+  const refused = req.steps.filter((s): s is RefusedStep => !s.ok);
+  if (refused.length > 0) {
+    for (const r of refused) await req.audit.append(refusalEntry(req.runId, r, req.ledger ?? null));
+    throw refused[0]!.error;
+  }
+  const prepared = req.steps as readonly PreparedStep[];
+  const byPosition = new Map(prepared.map((p) => [p.plugin.position, p]));
+  const chain = await executeChain({
+    engine: req.engine,
+    runId: req.runId,
+    plugins: prepared.map((p) => ({ ...p.plugin, limits: { ...p.plugin.limits } })),
+    input: req.input,
+    options: req.options,
+    signal: req.signal,
+    logger: req.logger,
+    onStep: async (step, input) => {
+      const p = byPosition.get(step.plugin.position)!;
+      await req.audit.append(pluginRunEntry(req.runId, req.ledger ?? null, p.identity, p.record, step.run, input));
+    },
+  });
+  if (chain.failed) {
+    const run = chain.failed.run;
+    throw run.ok ? new Error('chain reported a failed step that succeeded') : run.error;
+  }
+  return {
+    output: chain.output ?? [],
+    errors: chain.errors.map(({ input: _input, ...e }) => e),
+    steps: chain.steps,
+  };
+}

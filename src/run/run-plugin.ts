@@ -1,0 +1,399 @@
+// Runs one plugin in its own container: streams the header, the input directives and
+// the end marker to its stdin (with backpressure), reads its stdout through the
+// framing with every limit enforced as bytes arrive, validates each message before
+// keeping anything, and removes the container on every path.
+import { constants as osConstants } from 'node:os';
+import type { z } from 'zod';
+import type { ContainerHandle, ContainerStreams, CreateContainerBody, Engine } from '../engine/engine.js';
+import { InterruptedError, SandboxViolation, SandboxctlError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Directive } from '../ledger/directive-schema.js';
+import { FramingError, JsonLinesWriter, parseJsonLine, splitLines } from '../protocol/framing.js';
+import { PROTOCOL_VERSION, type Counts, type Header, type PluginMessage } from '../protocol/messages.js';
+import { EffectTracker, type Effect, type PluginError } from '../validate/effects.js';
+import { validatePluginMessage } from '../validate/message.js';
+import { pluginContainerBody } from './container-body.js';
+import type { RunLimits } from './limits.js';
+import { HeadTailCapture, type CapturedText } from './stderr-capture.js';
+import { UsageSampler, type ResourceUsage } from './usage-sampler.js';
+
+export interface PluginRef {
+  name: string;
+  version: string | null;
+}
+
+export interface RunPluginRequest {
+  engine: Engine;
+  runId: string;
+  plugin: PluginRef;
+  /** The image to run, by ID (sha256:...); `ref` names it in logs. */
+  image: { id: string; ref: string };
+  /** The hardened create body from the policy's spec; stdio settings and labels are overlaid. */
+  spec: CreateContainerBody;
+  config: string | null;
+  /** Beancount's options_map as JSON. */
+  options: Record<string, unknown>;
+  /** Materialised before the run: the header carries the count and keep ranges refer back into it. */
+  input: readonly Directive[] | AsyncIterable<Directive>;
+  /** Effects the grant allows. */
+  effects: Iterable<Effect>;
+  limits: RunLimits;
+  signal?: AbortSignal;
+  logger: Logger;
+  /** Plugin-message schema for renamed account roots (createMessageSchemas). */
+  messageSchema?: z.ZodType<PluginMessage>;
+  /** Clock for durations (milliseconds). */
+  clock?: () => number;
+}
+
+/** What is known about an execution, whatever its outcome (for the audit). */
+export interface RunReport {
+  plugin: PluginRef;
+  imageId: string;
+  containerId: string | null;
+  /** The exact body the container was created from. */
+  spec: CreateContainerBody;
+  exitCode: number | null;
+  oomKilled: boolean;
+  durationMs: number;
+  usage: ResourceUsage;
+  stderr: CapturedText;
+  stdoutBytes: number;
+  stdinBytes: number;
+  inputCount: number;
+  /** Effects counted so far (complete only when ok). */
+  counts: Counts;
+}
+
+export type PluginRun =
+  | (RunReport & { ok: true; output: Directive[]; errors: PluginError[] })
+  | (RunReport & { ok: false; error: Error });
+
+const STDIN_BATCH_BYTES = 64 * 1024;
+/** After SIGKILL a container stops within milliseconds; past this something is wrong with the engine. */
+const KILL_WAIT_MS = 15_000;
+/** After the container exits, its output stream closes as soon as the engine has flushed it. */
+const DRAIN_WAIT_MS = 5_000;
+/** Inspections (100 ms apart) waiting for the engine's OOM flag after an unexplained SIGKILL. */
+const OOM_RECHECKS = 20;
+
+async function materialise(input: RunPluginRequest['input'], signal?: AbortSignal): Promise<readonly Directive[]> {
+  if (Array.isArray(input)) return input as readonly Directive[];
+  const out: Directive[] = [];
+  for await (const d of input as AsyncIterable<Directive>) {
+    signal?.throwIfAborted();
+    out.push(d);
+  }
+  return out;
+}
+
+function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+function mib(bytes: number): string {
+  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
+}
+
+function framingViolation(err: FramingError, plugin: string, limits: RunLimits): SandboxViolation {
+  const details = { plugin, line: err.line, bytesRead: err.bytesRead };
+  switch (err.problem) {
+    case 'line-too-long':
+      return new SandboxViolation('line-size', `plugin ${plugin}: output line ${err.line} is longer than the limit of ${limits.maxLineBytes} bytes; the plugin was stopped`, {
+        cause: err,
+        hint: 'a single result must fit in one line of at most maxLineBytes; split large output or raise the limit',
+        details: { ...details, limit: limits.maxLineBytes },
+      });
+    case 'output-too-large':
+      return new SandboxViolation('output-size', `plugin ${plugin} wrote more than ${limits.maxOutputBytes} bytes (${mib(limits.maxOutputBytes)}) to its output; the plugin was stopped`, {
+        cause: err,
+        hint: 'the plugin writes far more than its results need (is it printing to stdout?); raise the output limit only if the output is legitimate',
+        details: { ...details, limit: limits.maxOutputBytes },
+      });
+    default:
+      return new SandboxViolation('protocol', `plugin ${plugin}: output ${err.message}`, {
+        cause: err,
+        hint: 'each output line must be one protocol v1 JSON message ending with a newline (docs/protocol.md)',
+        details: { ...details, problem: err.problem },
+      });
+  }
+}
+
+function withStderr(message: string, stderr: HeadTailCapture): string {
+  const tail = stderr.lastLines();
+  return tail ? `${message}\n--- plugin stderr (last lines) ---\n${tail}` : message;
+}
+
+/** Runs one plugin; never throws for what the plugin does (see `ok`), and always removes its container. */
+export async function runPlugin(req: RunPluginRequest): Promise<PluginRun> {
+  const clock = req.clock ?? Date.now;
+  const t0 = clock();
+  const name = req.plugin.name;
+  let log = req.logger.child({ plugin: name });
+  const stderr = new HeadTailCapture(req.limits.maxStderrBytes);
+  const body = pluginContainerBody(req.spec, { runId: req.runId, plugin: name, imageId: req.image.id });
+  const report: RunReport = {
+    plugin: req.plugin,
+    imageId: req.image.id,
+    containerId: null,
+    spec: body,
+    exitCode: null,
+    oomKilled: false,
+    durationMs: 0,
+    usage: { peakMemoryBytes: 0, cpuNanos: 0, peakPids: 0, samples: 0 },
+    stderr: stderr.result(),
+    stdoutBytes: 0,
+    stdinBytes: 0,
+    inputCount: 0,
+    counts: { kept: 0, modified: 0, inserted: 0, deleted: 0, errors: 0 },
+  };
+  let handle: ContainerHandle | undefined;
+  let tracker: EffectTracker<Directive> | undefined;
+  let error: Error | undefined;
+  try {
+    const input = await materialise(req.input, req.signal);
+    report.inputCount = input.length;
+    tracker = new EffectTracker<Directive>(
+      { plugin: name, inputCount: input.length, allowed: req.effects, maxResults: req.limits.maxResults, maxErrors: req.limits.maxErrors },
+      (i) => input[i],
+    );
+    req.signal?.throwIfAborted();
+    handle = await req.engine.createContainer(body);
+    report.containerId = handle.id;
+    log = log.child({ containerId: handle.id.slice(0, 12) });
+    log.debug({ image: req.image.ref, inputCount: input.length }, 'container created');
+    req.signal?.throwIfAborted();
+    error = await drive(req, handle, input, tracker, stderr, report, log);
+  } catch (err) {
+    error = err instanceof Error ? err : new Error(String(err));
+  } finally {
+    if (handle) {
+      try {
+        await handle.remove();
+        log.debug('container removed');
+      } catch (err) {
+        // the run's outcome stands; `sandboxctl gc` finds what could not be removed by its labels
+        log.error({ err }, 'could not remove the plugin container; `sandboxctl gc` will');
+      }
+    }
+  }
+  report.durationMs = clock() - t0;
+  report.stderr = stderr.result();
+  if (tracker) report.counts = { ...tracker.counts };
+  if (error) {
+    log.warn({ err: error, exitCode: report.exitCode, durationMs: report.durationMs }, 'plugin run failed');
+    return { ...report, ok: false, error };
+  }
+  log.info({ counts: report.counts, durationMs: report.durationMs, peakMemoryBytes: report.usage.peakMemoryBytes }, 'plugin run ok');
+  return { ...report, ok: true, output: tracker!.output, errors: tracker!.errors };
+}
+
+/** Streams through a created container; returns the error that ended the run, if any. */
+async function drive(
+  req: RunPluginRequest,
+  handle: ContainerHandle,
+  input: readonly Directive[],
+  tracker: EffectTracker<Directive>,
+  stderr: HeadTailCapture,
+  report: RunReport,
+  log: Logger,
+): Promise<Error | undefined> {
+  const { limits, plugin } = req;
+  const streams: ContainerStreams = await handle.attach();
+  const ignore = () => {};
+  // errors on these streams are expected when we cut them off; outcomes are decided below
+  (streams.stdout as NodeJS.EventEmitter).on('error', ignore);
+  (streams.stderr as NodeJS.EventEmitter).on('error', ignore);
+  (streams.stdin as NodeJS.EventEmitter).on('error', ignore);
+
+  let first: Error | undefined;
+  const stop = new AbortController();
+  let signalFailed!: () => void;
+  const failed = new Promise<void>((r) => (signalFailed = r));
+  const fail = (err: Error) => {
+    if (first) return;
+    first = err;
+    stop.abort(err);
+    signalFailed();
+    handle.kill('SIGKILL').catch((e: unknown) => log.warn({ err: e }, 'kill failed'));
+  };
+  const onAbort = () => {
+    const reason: unknown = req.signal?.reason;
+    fail(reason instanceof Error ? reason : new InterruptedError('SIGINT'));
+  };
+
+  const sampler = new UsageSampler(handle);
+  let timer: NodeJS.Timeout | undefined;
+  let endedMidLine: FramingError | undefined;
+  try {
+    if (req.signal?.aborted) onAbort();
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    if (first) return first;
+
+    const stderrDone = (async () => {
+      for await (const chunk of streams.stderr as AsyncIterable<Buffer>) stderr.push(chunk);
+    })().catch(ignore);
+
+    const readerDone = (async () => {
+      const lines = splitLines(streams.stdout as AsyncIterable<Buffer>, {
+        maxLineBytes: limits.maxLineBytes,
+        maxTotalBytes: limits.maxOutputBytes,
+        onBytes: (_n, total) => (report.stdoutBytes = total),
+      });
+      for await (const line of lines) {
+        if (first) return;
+        const raw = parseJsonLine(line);
+        const msg = validatePluginMessage(raw, { plugin: plugin.name, line: line.line, limits: limits.values, schema: req.messageSchema });
+        tracker.accept(msg, line.line);
+      }
+    })().catch((err: unknown) => {
+      // a stream cut in the middle of a line is judged with the exit status (crash, OOM)
+      if (err instanceof FramingError && err.problem === 'unterminated') endedMidLine = err;
+      else if (err instanceof FramingError) fail(framingViolation(err, plugin.name, limits));
+      else fail(err instanceof Error ? err : new Error(String(err)));
+    });
+
+    await handle.start();
+    sampler.start();
+    timer = setTimeout(() => fail(timeoutViolation(plugin.name, limits.timeoutMs, tracker.done, stderr)), limits.timeoutMs);
+
+    const writer = new JsonLinesWriter(streams.stdin as unknown as ConstructorParameters<typeof JsonLinesWriter>[0], stop.signal);
+    const writerDone = writeInput(writer, req, input)
+      .then(() => log.debug({ bytes: writer.bytesWritten }, 'input sent'))
+      .catch((err: unknown) => {
+        // a plugin may stop reading (or exit) before all input is sent; its output decides
+        if (!first) log.debug({ err }, 'stdin closed before all input was sent');
+      })
+      .finally(() => (report.stdinBytes = writer.bytesWritten));
+
+    const exited = handle.wait();
+    exited.catch(ignore);
+    await Promise.race([Promise.all([exited, readerDone]), failed]);
+
+    let exitCode: number | null = null;
+    if (first) {
+      const w = delay(KILL_WAIT_MS);
+      const r = await Promise.race([exited.then((e) => e.exitCode, () => null), w.promise.then(() => null)]);
+      w.cancel();
+      exitCode = r;
+      // cut every stream: nothing more the plugin wrote is read or kept
+      (streams.stdin as unknown as { destroy(): void }).destroy();
+      (streams.stdout as unknown as { destroy(): void }).destroy();
+      (streams.stderr as unknown as { destroy(): void }).destroy();
+    } else {
+      exitCode = (await exited).exitCode;
+    }
+    clearTimeout(timer);
+    const d = delay(DRAIN_WAIT_MS);
+    await Promise.race([Promise.all([readerDone, stderrDone, writerDone]), d.promise]);
+    d.cancel();
+    report.usage = await sampler.stop();
+    report.exitCode = exitCode;
+    let state = await handle.inspect().catch(() => undefined);
+    // the engine can record an OOM kill a moment after the exit: a SIGKILL we did not send is worth a second look
+    for (let i = 0; i < OOM_RECHECKS && !first && state && !state.oomKilled && exitCode === 137; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      state = await handle.inspect().catch(() => state);
+    }
+    if (state) {
+      report.oomKilled = state.oomKilled;
+      report.exitCode ??= state.exitCode;
+    }
+    if (first) return first;
+    return judgeExit(plugin.name, report, tracker, endedMidLine, stderr, req.spec.HostConfig.Memory);
+  } finally {
+    clearTimeout(timer);
+    req.signal?.removeEventListener('abort', onAbort);
+    await sampler.stop(0);
+  }
+}
+
+async function writeInput(writer: JsonLinesWriter, req: RunPluginRequest, input: readonly Directive[]): Promise<void> {
+  const header: Header = {
+    type: 'header',
+    protocol: PROTOCOL_VERSION,
+    plugin: { name: req.plugin.name, version: req.plugin.version },
+    config: req.config,
+    options: req.options,
+    count: input.length,
+  };
+  await writer.write(header);
+  let batch = '';
+  for (let i = 0; i < input.length; i++) {
+    batch += JSON.stringify({ type: 'directive', index: i, directive: input[i] }) + '\n';
+    if (batch.length >= STDIN_BATCH_BYTES) {
+      await writer.writeRaw(batch);
+      batch = '';
+    }
+  }
+  await writer.writeRaw(batch + '{"type":"end"}\n');
+  await writer.end();
+}
+
+function timeoutViolation(plugin: string, timeoutMs: number, sentDone: boolean, stderr: HeadTailCapture): SandboxViolation {
+  const secs = Math.round(timeoutMs / 100) / 10;
+  const what = sentDone
+    ? `plugin ${plugin} sent done but did not exit within its ${secs}s timeout; it was killed`
+    : `plugin ${plugin} did not finish within its ${secs}s timeout; it was killed`;
+  return new SandboxViolation('timeout', withStderr(what, stderr), {
+    hint: 'find why the plugin hangs, or raise resources.timeout in its plugin.yaml (within the profile ceiling)',
+    details: { plugin, timeoutMs },
+  });
+}
+
+/** Decides the outcome of a run that no limit stopped, from the exit status and the stream. */
+function judgeExit(
+  plugin: string,
+  report: RunReport,
+  tracker: EffectTracker<Directive>,
+  endedMidLine: FramingError | undefined,
+  stderr: HeadTailCapture,
+  memoryLimit: number | undefined,
+): Error | undefined {
+  const exitCode = report.exitCode;
+  const details = { plugin, exitCode, peakMemoryBytes: report.usage.peakMemoryBytes };
+  // 137 = SIGKILL. Inside the sandbox only the kernel's OOM killer (at the memory cap) sends it, unless
+  // the plugin kills itself; Docker 20.10 sometimes loses the OOM flag when the OOM and exit events race.
+  if (report.oomKilled || exitCode === 137) {
+    const cap = memoryLimit ? ` (limit ${mib(memoryLimit)})` : '';
+    const how = report.oomKilled ? 'killed by the kernel for exceeding its memory limit' : 'killed by SIGKILL (exit 137), as the kernel kills at the memory limit; the engine did not confirm an OOM kill';
+    return new SandboxViolation('memory', withStderr(`plugin ${plugin} ran out of memory${cap}: ${how} (OOM)`, stderr), {
+      hint: 'reduce the plugin\'s memory use, or raise resources.memory in its plugin.yaml (within the profile ceiling)',
+      details: { ...details, memoryLimit, confirmedByEngine: report.oomKilled },
+    });
+  }
+  if (exitCode !== 0) {
+    return new SandboxViolation('crash', withStderr(`plugin ${plugin} crashed: it exited with code ${exitCode ?? 'unknown'}${signalName(exitCode)}`, stderr), {
+      hint: 'the plugin\'s stderr above says why; fix the plugin or the input it failed on',
+      details,
+    });
+  }
+  if (endedMidLine) {
+    return new SandboxViolation('protocol', `plugin ${plugin}: its output ended in the middle of line ${endedMidLine.line} (no final newline)`, {
+      cause: endedMidLine,
+      hint: 'every protocol message, done included, must end with a newline',
+      details,
+    });
+  }
+  try {
+    tracker.requireDone();
+  } catch (err) {
+    if (err instanceof SandboxctlError) return new SandboxViolation('early-exit', withStderr(err.message, stderr), { hint: err.hint, details: { ...err.details, ...details } });
+    throw err;
+  }
+  return undefined;
+}
+
+function signalName(exitCode: number | null): string {
+  if (exitCode === null || exitCode <= 128 || exitCode > 128 + 64) return '';
+  const name = Object.entries(osConstants.signals).find(([, n]) => n === exitCode - 128)?.[0];
+  return name ? ` (killed by ${name})` : '';
+}
+
+/** Throws the run's error when it failed; returns the successful run otherwise. */
+export function unwrapRun(run: PluginRun): Extract<PluginRun, { ok: true }> {
+  if (!run.ok) throw run.error;
+  return run;
+}
