@@ -50,6 +50,26 @@ export function outcomeOf(err: Error | undefined, exitCode: number | null): Audi
   return { status: 'error', exitCode, message: err.message };
 }
 
+/** A plugin refused before it ran: no container, so no exit code; what was denied, and why. */
+export function refusedEntry(
+  runId: string,
+  ledger: AuditEntry['ledger'],
+  plugin: PluginIdentity,
+  profile: string | null,
+  error: Error,
+): AuditEntry {
+  const violation = error instanceof SandboxViolation ? error.kind : null;
+  return {
+    runId,
+    event: 'refused',
+    outcome: { status: violation ? 'violation' : 'refused', exitCode: null, violation, message: error.message },
+    ledger,
+    plugin,
+    profile,
+    capabilities: { granted: [], denied: error instanceof PolicyRefusal ? error.denials : [] },
+  };
+}
+
 export function pluginRunEntry(
   runId: string,
   ledger: AuditEntry['ledger'],
@@ -62,7 +82,8 @@ export function pluginRunEntry(
   return {
     runId,
     event: 'plugin-run',
-    outcome: outcomeOf(run.ok ? undefined : run.error, run.exitCode),
+    // errors the plugin reported do not fail its run, but the record says there were some
+    outcome: run.ok && run.errors.length > 0 ? { status: 'ok', exitCode: run.exitCode, message: `the plugin reported ${run.errors.length} error(s)` } : outcomeOf(run.ok ? undefined : run.error, run.exitCode),
     ledger,
     plugin,
     imageId: run.imageId,

@@ -10,12 +10,13 @@ import { runStage } from '../stages/run-stage.js';
 import { LEDGER_MOUNT, stageBody } from '../stages/stage-body.js';
 import path from 'node:path';
 import { ledgerError, pluginError, sandboxError, type RunError } from './diagnostics.js';
-import { executeChain, type ChainStep, type PreparedPlugin } from './execute-chain.js';
-import { readLoaderOutput, type LoadedLedger, type PluginLine } from './load-ledger.js';
+import { executeChain, type ChainStep } from './execute-chain.js';
+import type { StepPreparation } from '../run/chain.js';
+import { readLoaderOutput, type LoadedLedger } from './load-ledger.js';
 import { mapDirectivePaths, mapOptionPaths, mountMapper } from './paths.js';
 import { finalize, type TrustedStageContext } from './trusted-stages.js';
 
-export type Preparation = { ok: true; plugin: PreparedPlugin } | { ok: false; line: PluginLine; error: SandboxctlError };
+export type Preparation = StepPreparation;
 
 export interface LedgerRunRequest {
   engine: Engine;

@@ -5,24 +5,22 @@
 // failing plugin stops the chain and no output exists.
 import type { AuditEntry } from '../audit/index.js';
 import type { Engine, ImageInfo } from '../engine/engine.js';
-import { PolicyRefusal, SandboxctlError, SandboxViolation } from '../errors.js';
+import { InternalError, PolicyRefusal, SandboxctlError, SandboxViolation } from '../errors.js';
 import { requireRunnerImage } from '../images/build.js';
 import type { RunnerName } from '../images/recipes.js';
 import { Labels, ourLabels } from '../labels.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import type { Logger } from '../logger.js';
 import { loadBundle, type Bundle } from '../manifest/bundle.js';
-import { pluginRunEntry, type GrantRecord, type PluginIdentity } from '../pipeline/audit-entry.js';
+import { pluginRunEntry, refusedEntry, type GrantRecord, type PluginIdentity } from '../pipeline/audit-entry.js';
 import { executeChain, type ChainStep, type PreparedPlugin } from '../pipeline/execute-chain.js';
 import type { PluginLine } from '../pipeline/load-ledger.js';
 import type { Grant, HostFacts } from '../policy/grant.js';
-import type { LedgerOptions } from '../policy/ledger-options.js';
-import type { LoadedProfile } from '../policy/load-profile.js';
-import { resolve } from '../policy/resolve.js';
-import { buildContainerSpec, type ContainerSpec } from '../spec/container-spec.js';
-import { loadSeccomp } from '../spec/seccomp-file.js';
+import type { LoadedPolicy } from '../policy/load-policy.js';
+import type { ContainerSpec } from '../spec/container-spec.js';
+import { planPlugin } from '../spec/plan-plugin.js';
 import { runLimits } from './limits.js';
-import { ensurePluginImage, resolvePinnedImage, type PluginImage } from './plugin-image.js';
+import { ensurePluginImage, resolvePinnedImage, runnerCommand, type PluginImage } from './plugin-image.js';
 import type { PluginError } from '../validate/effects.js';
 
 /** The one audit call the chain makes (src/audit's AuditLog fits). */
@@ -36,13 +34,13 @@ export interface PrepareContext {
   root: string;
   runId: string;
   logger: Logger;
-  /** The admin's profile: the ceiling. */
-  ceiling: LoadedProfile;
+  /** The admin's ceiling, the profile a ledger asks for, their seccomp bodies, the ledger's options. */
+  policy: LoadedPolicy;
   host: HostFacts;
-  /** Where granted environment variables take their values from (only granted names are read). */
+  /** Where granted environment variables take their values from. */
   env: Readonly<Record<string, string | undefined>>;
-  /** A ledger run's directory, options and the profile its options name (absent for directive-file input). */
-  ledger?: { dir: string; options: LedgerOptions; requested?: LoadedProfile };
+  /** A ledger run's directory (absent for directive-file input). */
+  ledgerDir?: string;
 }
 
 export interface PluginSource {
@@ -109,15 +107,25 @@ export async function preparePlugin(source: PluginSource, ctx: PrepareContext, r
     const bundle = await loadBundle(source.bundleDir);
     const m = bundle.manifest;
     identity = { name: m.name, version: m.version, bundleHash: bundle.digest };
-    const decision = resolve({
-      manifest: m,
-      profile: ctx.ceiling.profile,
-      host: ctx.host,
-      ...(ctx.ledger ? { ledger: { options: ctx.ledger.options, requestedProfile: ctx.ledger.requested?.profile } } : {}),
-    });
-    profile = decision.profile;
-    if (decision.kind === 'refusal') {
-      return { ok: false, line: source.line, identity, profile, error: new PolicyRefusal(m.name, decision.profile, decision.denials, { hint: 'ask the admin for a looser profile (--profile), or change what the plugin asks for in its plugin.yaml' }) };
+    const env: Record<string, string | undefined> = {};
+    for (const name of m.capabilities.env) env[name] = ctx.env[name];
+    // the same planner as `sandboxctl plan`: what plan prints is what runs
+    const plan = (image: string) =>
+      planPlugin({
+        manifest: m,
+        policy: ctx.policy,
+        host: ctx.host,
+        image,
+        labels: ourLabels('plugin', ctx.runId, { [Labels.plugin]: m.name }),
+        command: m.runtime === 'image' ? undefined : runnerCommand(m),
+        ledgerDir: ctx.ledgerDir,
+        env,
+      });
+    // decide first: nothing is built for a plugin that policy refuses
+    const first = plan('<undecided>').decision;
+    profile = first.profile;
+    if (first.kind === 'refusal') {
+      return { ok: false, line: source.line, identity, profile, error: new PolicyRefusal(m.name, first.profile, first.denials, { hint: 'ask the admin for a looser profile (--profile), or change what the plugin asks for in its plugin.yaml' }) };
     }
     let image: PluginImage;
     if (m.runtime === 'image') {
@@ -130,18 +138,8 @@ export async function preparePlugin(source: PluginSource, ctx: PrepareContext, r
       }
       image = await ensurePluginImage({ engine: ctx.engine, bundle, runner, logger: ctx.logger });
     }
-    // the seccomp profile is the one of the profile the plugin runs under (the ledger may pick a tighter one)
-    const applied = decision.profile === ctx.ceiling.profile.name ? ctx.ceiling : (ctx.ledger?.requested ?? ctx.ceiling);
-    const env: Record<string, string | undefined> = {};
-    for (const name of decision.capabilities.env) env[name] = ctx.env[name];
-    const spec = buildContainerSpec({
-      grant: decision,
-      image: image.id,
-      seccomp: await loadSeccomp(applied.seccompFile),
-      labels: ourLabels('plugin', ctx.runId, { [Labels.plugin]: m.name }),
-      ...(decision.capabilities.ledger === 'read' ? { ledgerDir: ctx.ledger?.dir } : {}),
-      env,
-    });
+    const { decision, spec } = plan(image.id);
+    if (decision.kind === 'refusal' || !spec) throw new InternalError(`the plan for ${m.name} changed between two identical calls`);
     const lim = decision.limits;
     const plugin: PreparedPlugin = {
       position: source.position,
@@ -166,19 +164,6 @@ export async function preparePlugin(source: PluginSource, ctx: PrepareContext, r
   }
 }
 
-export function refusalEntry(runId: string, r: RefusedStep, ledger: AuditEntry['ledger'] = null): AuditEntry {
-  const violation = r.error instanceof SandboxViolation ? r.error.kind : null;
-  return {
-    runId,
-    event: 'refused',
-    outcome: { status: violation ? 'violation' : 'refused', exitCode: null, violation, message: r.error.message },
-    ledger,
-    plugin: r.identity,
-    profile: r.profile,
-    capabilities: { granted: [], denied: r.error instanceof PolicyRefusal ? r.error.denials : [] },
-  };
-}
-
 export interface ChainRunRequest {
   engine: Engine;
   runId: string;
@@ -201,7 +186,7 @@ export interface ChainRunResult {
 export async function runPluginChain(req: ChainRunRequest): Promise<ChainRunResult> {
   const refused = req.steps.filter((s): s is RefusedStep => !s.ok);
   if (refused.length > 0) {
-    for (const r of refused) await req.audit.append(refusalEntry(req.runId, r, req.ledger ?? null));
+    for (const r of refused) await req.audit.append(refusedEntry(req.runId, req.ledger ?? null, r.identity, r.profile, r.error));
     throw refused[0]!.error;
   }
   const prepared = req.steps as readonly PreparedStep[];

@@ -5,12 +5,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { openInvocationAuditLog } from '../../audit/index.js';
-import { hostHasAppArmor } from '../../doctor/gather.js';
 import { ExitCode, InterruptedError, SandboxctlError, UsageError } from '../../errors.js';
 import { newRunId } from '../../ids.js';
 import type { Directive } from '../../ledger/directive-schema.js';
 import { outcomeOf } from '../../pipeline/audit-entry.js';
-import { DEFAULT_PROFILE, PROFILE_ENV, loadProfile, profileLocations } from '../../policy/load-profile.js';
+import { loadPolicy } from '../../policy/load-policy.js';
+import { hostFacts } from '../../policy/host-facts.js';
 import { preparePlugin, runPluginChain, type ChainRunResult, type StepPreparation } from '../../run/chain.js';
 import { readDirectivesFile } from '../../run/jsonl-input.js';
 import { writeDirectivesFile, writeDirectivesStream } from '../../run/jsonl-output.js';
@@ -71,10 +71,10 @@ export async function runJsonlCommand(ctx: CliContext, o: RunJsonlOptions): Prom
       await audit.append({ runId, event: 'engine-unavailable', ledger, outcome: { status: 'engine-unavailable', exitCode: ExitCode.engineUnavailable, message: (err as Error).message } });
       throw err;
     }
-    const ceiling = await loadProfile(o.profile ?? ctx.env[PROFILE_ENV] ?? DEFAULT_PROFILE, profileLocations(ctx.root, ctx.env, o.profilesDir));
-    const info = await engine.info();
-    const host = { apparmor: info.apparmor && (await hostHasAppArmor()), runtimes: info.runtimes };
-    const prepareCtx = { engine, root: ctx.root, runId, logger: log, ceiling, host, env: ctx.env };
+    const policy = await loadPolicy({ root: ctx.root, env: ctx.env, profile: o.profile, profilesDir: o.profilesDir });
+    const ceiling = policy.ceiling;
+    const host = (await hostFacts(engine)).facts;
+    const prepareCtx = { engine, root: ctx.root, runId, logger: log, policy, host, env: ctx.env };
     const runners = new Map();
     const steps: StepPreparation[] = [];
     for (const [position, dir] of o.plugins.entries()) {

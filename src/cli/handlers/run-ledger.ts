@@ -5,20 +5,20 @@ import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { openInvocationAuditLog, type AuditLog } from '../../audit/index.js';
+import { openInvocationAuditLog } from '../../audit/index.js';
 import { ExitCode, InterruptedError, SandboxctlError, UsageError } from '../../errors.js';
 import { requireRunnerImage } from '../../images/build.js';
 import { renderDiagnostic } from '../../ledger/diagnostic.js';
 import type { Directive } from '../../ledger/directive-schema.js';
 import { newRunId } from '../../ids.js';
-import { loadBundle } from '../../manifest/bundle.js';
 import { loadPolicy } from '../../policy/load-policy.js';
 import { hostFacts } from '../../policy/host-facts.js';
 import type { Notice } from '../../policy/ledger-options.js';
 import { outcomeOf, pluginRunEntry, refusedEntry } from '../../pipeline/audit-entry.js';
 import { pluginDirs, readCatalogue } from '../../pipeline/catalogue.js';
 import type { RunError } from '../../pipeline/diagnostics.js';
-import { ledgerSandboxOptions, preparePlugins, type PreparedWithGrant } from '../../pipeline/prepare-plugins.js';
+import { ledgerSandboxOptions, preparePlugins } from '../../pipeline/prepare-plugins.js';
+import type { PreparedStep } from '../../run/chain.js';
 import { runLedger, type LedgerRunResult } from '../../pipeline/run-ledger.js';
 import { printLedger } from '../../pipeline/trusted-stages.js';
 import type { CliContext, CommandResult } from '../context.js';
@@ -91,7 +91,7 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
     const host = (await hostFacts(engine)).facts;
     const runner = await requireRunnerImage(engine, { root: ctx.root }, 'python');
     const catalogue = await readCatalogue(pluginDirs(o.pluginsDir, ctx.env, ctx.root));
-    const prepared = new Map<number, PreparedWithGrant>();
+    const prepared = new Map<number, PreparedStep>();
 
     result = await runLedger({
       engine,
@@ -106,20 +106,16 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
       prepare: async (loaded) => {
         const policy = await loadPolicy({ ...policySources, ledgerOptions: ledgerSandboxOptions(loaded), ledgerOptionsSource: `${ledgerPath} options` });
         const list = await preparePlugins(loaded, { engine, runId, root: ctx.root, logger: log, catalogue, policy, host, ledgerDir: path.dirname(ledgerPath), env: ctx.env });
-        for (const p of list) if (p.ok) prepared.set(p.plugin.position, p.plugin as PreparedWithGrant);
+        for (const p of list) if (p.ok) prepared.set(p.plugin.position, p);
         return list;
       },
       onStep: async (step, input) => {
         const p = prepared.get(step.plugin.position)!;
-        await audit.append(pluginRunEntry(runId, ledger, { name: p.name, version: p.version, bundleHash: p.bundle.digest }, p.record, step.run, input));
+        await audit.append(pluginRunEntry(runId, ledger, p.identity, p.record, step.run, input));
       },
       onRefusal: async (r) => {
         // the refused bundle is named by its version and hash too (none when it is not installed)
-        const entry = catalogue.find(r.line.name);
-        const bundle = entry ? await loadBundle(entry.dir).catch(() => undefined) : undefined;
-        const plugin = { name: r.line.name, version: entry?.version ?? null, bundleHash: bundle?.digest ?? null };
-        const profile = typeof r.error.details.profile === 'string' ? r.error.details.profile : ceiling.profile.name;
-        await audit.append(refusedEntry(runId, ledger, plugin, profile, r.error));
+        await audit.append(refusedEntry(runId, ledger, r.identity, r.profile ?? ceiling.profile.name, r.error));
       },
     });
 
