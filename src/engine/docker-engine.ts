@@ -54,6 +54,34 @@ function toImageInfo(raw: Docker.ImageInspectInfo): ImageInfo {
   };
 }
 
+/**
+ * Splits the engine's multiplexed attach stream (8-byte frame headers: stream type,
+ * then payload length) into stdout and stderr, pausing the socket while a consumer
+ * is not reading, so a plugin that floods its output cannot grow the host's memory.
+ */
+function demux(source: NodeJS.ReadableStream, stdout: PassThrough, stderr: PassThrough): void {
+  let buf: Buffer = Buffer.alloc(0);
+  let blocked = 0;
+  const resume = () => {
+    if (--blocked === 0) source.resume();
+  };
+  source.on('data', (chunk: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    while (buf.length >= 8) {
+      const len = buf.readUInt32BE(4);
+      if (buf.length < 8 + len) break;
+      const target = buf[0] === 2 ? stderr : stdout;
+      const payload = buf.subarray(8, 8 + len);
+      buf = buf.subarray(8 + len);
+      if (!target.write(payload)) {
+        blocked++;
+        source.pause();
+        target.once('drain', resume);
+      }
+    }
+  });
+}
+
 class DockerContainer implements ContainerHandle {
   private removed = false;
   constructor(
@@ -67,7 +95,7 @@ class DockerContainer implements ContainerHandle {
     )) as NodeJS.ReadWriteStream & { end(): void };
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    this.container.modem.demuxStream(stream, stdout, stderr);
+    demux(stream, stdout, stderr);
     const finish = () => {
       stdout.end();
       stderr.end();
@@ -106,7 +134,8 @@ class DockerContainer implements ContainerHandle {
 
   async stats(): Promise<ResourceSample | undefined> {
     try {
-      const s = (await this.container.stats({ stream: false })) as unknown as {
+      // one-shot (API 1.41) answers at once instead of waiting a second for a CPU delta
+      const s = (await this.container.stats({ stream: false, 'one-shot': true } as never)) as unknown as {
         memory_stats?: { usage?: number; max_usage?: number };
         cpu_stats?: { cpu_usage?: { total_usage?: number } };
         pids_stats?: { current?: number };
