@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { runStage } from '../stages/run-stage.js';
 import { LEDGER_MOUNT, stageBody } from '../stages/stage-body.js';
 import path from 'node:path';
+import type { CheckedSeccomp } from '../spec/seccomp.js';
 import { ledgerError, pluginError, sandboxError, type RunError } from './diagnostics.js';
 import { executeChain, type ChainStep } from './execute-chain.js';
 import type { StepPreparation } from '../run/chain.js';
@@ -28,7 +29,9 @@ export interface LedgerRunRequest {
   signal?: AbortSignal;
   stageTimeoutMs: number;
   stageMemoryBytes: number;
-  seccomp?: string;
+  /** The admin profile's seccomp body: the trusted stages run under it too. */
+  seccomp: CheckedSeccomp;
+  apparmor: boolean;
   /** uid:gid the loader reads the ledger as (the ledger's owner, never root). */
   loaderUser?: string;
   /** Resolves each plugin line to a bundle, a grant and a container spec, or a refusal. */
@@ -67,6 +70,7 @@ export async function runLedger(req: LedgerRunRequest): Promise<LedgerRunResult>
     timeoutMs: req.stageTimeoutMs,
     memoryBytes: req.stageMemoryBytes,
     seccomp: req.seccomp,
+    apparmor: req.apparmor,
   };
 
   // 1. Beancount parses and books, without running the ledger's plugins
@@ -84,8 +88,9 @@ export async function runLedger(req: LedgerRunRequest): Promise<LedgerRunResult>
       ledgerDir,
       user: req.loaderUser,
       memoryBytes: req.stageMemoryBytes,
-      nanoCpus: 1e9,
+      timeoutMs: req.stageTimeoutMs,
       seccomp: req.seccomp,
+      apparmor: req.apparmor,
     }),
     consume: (out) => readLoaderOutput(out),
   });

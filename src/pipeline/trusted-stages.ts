@@ -9,6 +9,7 @@ import { runPlugin, type PluginRun } from '../run/run-plugin.js';
 import { runLimits } from '../run/limits.js';
 import { runStage } from '../stages/run-stage.js';
 import { stageBody } from '../stages/stage-body.js';
+import type { CheckedSeccomp } from '../spec/seccomp.js';
 
 export interface TrustedStageContext {
   engine: Engine;
@@ -20,7 +21,8 @@ export interface TrustedStageContext {
   logger: Logger;
   timeoutMs: number;
   memoryBytes: number;
-  seccomp?: string;
+  seccomp: CheckedSeccomp;
+  apparmor: boolean;
 }
 
 /** Post ops (balance) and validation: answers like a plugin that may modify. */
@@ -30,7 +32,7 @@ export async function finalize(ctx: TrustedStageContext, input: readonly Directi
     runId: ctx.runId,
     plugin: { name: 'sandboxctl.finalize', version: null },
     image: { id: ctx.imageId, ref: ctx.imageRef },
-    spec: stageBody({ imageId: ctx.imageId, cmd: ['finalize'], kind: 'finalizer', runId: ctx.runId, memoryBytes: ctx.memoryBytes, nanoCpus: 1e9, seccomp: ctx.seccomp }),
+    spec: stageBody({ imageId: ctx.imageId, cmd: ['finalize'], kind: 'finalizer', runId: ctx.runId, memoryBytes: ctx.memoryBytes, timeoutMs: ctx.timeoutMs, seccomp: ctx.seccomp, apparmor: ctx.apparmor }),
     config: null,
     options: ctx.options,
     input,
@@ -49,7 +51,7 @@ export async function printLedger(ctx: TrustedStageContext, input: readonly Dire
     timeoutMs: ctx.timeoutMs,
     signal: ctx.signal,
     logger: ctx.logger,
-    body: stageBody({ imageId: ctx.imageId, cmd: ['print'], kind: 'finalizer', runId: ctx.runId, memoryBytes: ctx.memoryBytes, nanoCpus: 1e9, seccomp: ctx.seccomp }),
+    body: stageBody({ imageId: ctx.imageId, cmd: ['print'], kind: 'finalizer', runId: ctx.runId, memoryBytes: ctx.memoryBytes, timeoutMs: ctx.timeoutMs, seccomp: ctx.seccomp, apparmor: ctx.apparmor }),
     feed: async (w) => {
       await w.write({ type: 'header', protocol: PROTOCOL_VERSION, plugin: { name: 'sandboxctl.print', version: null }, config: null, options: ctx.options, count: input.length });
       for (let i = 0; i < input.length; i++) await w.write({ type: 'directive', index: i, directive: input[i] });

@@ -1,9 +1,11 @@
 // The container body of a trusted stage (loader, finalizer, printer). The code is ours
-// and Beancount's, but the ledger it reads is input: the stage gets no network, a
-// read-only root, no capabilities, a non-root user, caps, and the ledger read-only.
+// and Beancount's, but the ledger it reads is input, so a stage is confined exactly like
+// a plugin, by the same spec builder: its grant is fixed here instead of asked for.
 import type { CreateContainerBody } from '../engine/engine.js';
 import { ourLabels, type ObjectKind } from '../labels.js';
-import { LEDGER_MOUNT } from '../spec/container-spec.js';
+import type { Grant } from '../policy/grant.js';
+import { buildContainerSpec, LEDGER_MOUNT } from '../spec/container-spec.js';
+import type { CheckedSeccomp } from '../spec/seccomp.js';
 
 export { LEDGER_MOUNT };
 
@@ -15,48 +17,53 @@ export interface StageBodyOptions {
   /** Host directory mounted read-only at /ledger (the loader only). */
   ledgerDir?: string;
   memoryBytes: number;
-  nanoCpus: number;
-  /** The seccomp profile's JSON body; omitted = the engine's default profile. */
-  seccomp?: string;
-  runtime?: string;
+  timeoutMs: number;
+  /** The admin profile's checked seccomp body. */
+  seccomp: CheckedSeccomp;
   /** uid:gid to run as; never root. @default 65532:65532 */
   user?: string;
+  /** Whether the host has AppArmor: the plugin profile applies to stages too. */
+  apparmor: boolean;
+}
+
+export function stageGrant(o: Pick<StageBodyOptions, 'kind' | 'ledgerDir' | 'memoryBytes' | 'timeoutMs' | 'user' | 'apparmor'>): Grant {
+  return {
+    kind: 'grant',
+    plugin: { name: `sandboxctl.${o.kind}`, version: '1', runtime: 'python' },
+    profile: 'trusted-stage',
+    ceilingProfile: 'trusted-stage',
+    capabilities: { ledger: o.ledgerDir ? 'read' : 'none', network: 'none', scratchBytes: null, env: [], effects: ['add', 'modify', 'remove'] },
+    limits: {
+      memoryBytes: o.memoryBytes,
+      cpus: 1,
+      timeoutMs: o.timeoutMs,
+      pids: 32,
+      outputBytes: Number.MAX_SAFE_INTEGER,
+      lineBytes: 64 * 1024 * 1024,
+      results: Number.MAX_SAFE_INTEGER,
+      errors: Number.MAX_SAFE_INTEGER,
+    },
+    seccomp: 'admin profile',
+    apparmor: {
+      mode: 'if-available',
+      profile: 'sandboxctl-plugin',
+      apply: o.apparmor,
+      reason: o.apparmor ? 'the host has AppArmor' : 'the host kernel has no AppArmor',
+    },
+    ociRuntime: 'runc',
+    user: o.user ?? '65532:65532',
+    notices: [],
+  };
 }
 
 export function stageBody(o: StageBodyOptions): CreateContainerBody {
-  if (o.user && /^0:|:0$/.test(o.user)) throw new TypeError(`a stage never runs as root (asked: ${o.user})`);
-  const securityOpt = ['no-new-privileges'];
-  if (o.seccomp) securityOpt.push(`seccomp=${o.seccomp}`);
-  return {
-    Image: o.imageId,
-    Cmd: o.cmd,
-    User: o.user ?? '65532:65532',
-    WorkingDir: '/tmp',
-    Env: ['LANG=C.UTF-8'],
-    Labels: ourLabels(o.kind, o.runId),
-    AttachStdin: true,
-    AttachStdout: true,
-    AttachStderr: true,
-    OpenStdin: true,
-    StdinOnce: true,
-    Tty: false,
-    NetworkDisabled: true,
-    HostConfig: {
-      NetworkMode: 'none',
-      ReadonlyRootfs: true,
-      Mounts: o.ledgerDir ? [{ Type: 'bind', Source: o.ledgerDir, Target: LEDGER_MOUNT, ReadOnly: true, BindOptions: { Propagation: 'rprivate' } }] : [],
-      Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=16m' },
-      CapDrop: ['ALL'],
-      SecurityOpt: securityOpt,
-      Privileged: false,
-      Memory: o.memoryBytes,
-      MemorySwap: o.memoryBytes,
-      NanoCpus: o.nanoCpus,
-      PidsLimit: 32,
-      IpcMode: 'private',
-      Init: true,
-      LogConfig: { Type: 'none' },
-      ...(o.runtime ? { Runtime: o.runtime } : {}),
-    },
-  };
+  const spec = buildContainerSpec({
+    grant: stageGrant(o),
+    image: o.imageId,
+    seccomp: o.seccomp,
+    labels: ourLabels(o.kind, o.runId),
+    command: o.cmd,
+    ledgerDir: o.ledgerDir,
+  });
+  return spec.body;
 }

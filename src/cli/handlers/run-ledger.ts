@@ -19,6 +19,7 @@ import { pluginDirs, readCatalogue } from '../../pipeline/catalogue.js';
 import type { RunError } from '../../pipeline/diagnostics.js';
 import { ledgerSandboxOptions, preparePlugins } from '../../pipeline/prepare-plugins.js';
 import type { PreparedStep } from '../../run/chain.js';
+import type { CheckedSeccomp } from '../../spec/seccomp.js';
 import { runLedger, type LedgerRunResult } from '../../pipeline/run-ledger.js';
 import { printLedger } from '../../pipeline/trusted-stages.js';
 import type { CliContext, CommandResult } from '../context.js';
@@ -103,6 +104,8 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
       stageTimeoutMs: o.stageTimeoutMs,
       stageMemoryBytes: 2 * 1024 ** 3,
       loaderUser,
+      seccomp: ceiling.seccompChecked,
+      apparmor: host.apparmor,
       prepare: async (loaded) => {
         const policy = await loadPolicy({ ...policySources, ledgerOptions: ledgerSandboxOptions(loaded), ledgerOptionsSource: `${ledgerPath} options` });
         const list = await preparePlugins(loaded, { engine, runId, root: ctx.root, logger: log, catalogue, policy, host, ledgerDir: path.dirname(ledgerPath), env: ctx.env });
@@ -130,7 +133,7 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
     result.errors.unshift(...notices.values());
     const exitCode = STATUS_EXIT[result.status];
     if (result.directives && (result.status === 'ok' || result.status === 'errors')) {
-      await writeOutput(ctx, result.directives, result.loaded.options, runner, runId, o.format, output);
+      await writeOutput(ctx, result.directives, result.loaded.options, runner, runId, o.format, output, { seccomp: ceiling.seccompChecked, apparmor: host.apparmor });
     }
     await audit.append({
       runId,
@@ -164,6 +167,7 @@ async function writeOutput(
   runId: string,
   format: 'beancount' | 'jsonl',
   output: string | undefined,
+  confinement: { seccomp: CheckedSeccomp; apparmor: boolean },
 ): Promise<void> {
   const dir = await mkdtemp(path.join(output ? path.dirname(output) : os.tmpdir(), '.sandboxctl-out-'));
   const tmp = path.join(dir, 'out');
@@ -171,7 +175,7 @@ async function writeOutput(
     if (format === 'jsonl') await writeFile(tmp, directives.map((d) => JSON.stringify(d)).join('\n') + (directives.length ? '\n' : ''));
     else {
       await printLedger(
-        { engine: ctx.engine(), runId, imageId: runner.id, imageRef: runner.tags[0] ?? runner.id, options, signal: ctx.signal, logger: ctx.logger, timeoutMs: 300_000, memoryBytes: 2 * 1024 ** 3 },
+        { engine: ctx.engine(), runId, imageId: runner.id, imageRef: runner.tags[0] ?? runner.id, options, signal: ctx.signal, logger: ctx.logger, timeoutMs: 300_000, memoryBytes: 2 * 1024 ** 3, ...confinement },
         directives,
         tmp,
       );
