@@ -61,9 +61,16 @@ function toImageInfo(raw: Docker.ImageInspectInfo): ImageInfo {
  */
 function demux(source: NodeJS.ReadableStream, stdout: PassThrough, stderr: PassThrough): void {
   let buf: Buffer = Buffer.alloc(0);
-  let blocked = 0;
-  const resume = () => {
-    if (--blocked === 0) source.resume();
+  // the streams whose buffers are full; the socket reads again once none is
+  const waiting = new Set<PassThrough>();
+  const wait = (target: PassThrough) => {
+    if (waiting.has(target)) return;
+    waiting.add(target);
+    source.pause();
+    target.once('drain', () => {
+      waiting.delete(target);
+      if (waiting.size === 0) source.resume();
+    });
   };
   source.on('data', (chunk: Buffer) => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
@@ -73,11 +80,7 @@ function demux(source: NodeJS.ReadableStream, stdout: PassThrough, stderr: PassT
       const target = buf[0] === 2 ? stderr : stdout;
       const payload = buf.subarray(8, 8 + len);
       buf = buf.subarray(8 + len);
-      if (!target.write(payload)) {
-        blocked++;
-        source.pause();
-        target.once('drain', resume);
-      }
+      if (!target.write(payload)) wait(target);
     }
   });
 }
