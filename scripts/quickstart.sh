@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/engine-up.sh
-npm ci --no-fund --no-audit --loglevel=error
+# npm ci refuses the lock file npm writes here (it omits other platforms' optional packages)
+npm install --no-fund --no-audit --loglevel=error
 node bin/sandboxctl.js images build
 node bin/sandboxctl.js doctor || true   # warnings (no AppArmor here) are expected; failures are shown
 
