@@ -29,6 +29,14 @@ function fakeEngine(objs: { containers?: ListedObject[]; networks?: ListedObject
 describe('collectLeftovers', () => {
   const alive = (pid: number) => pid === 100;
 
+  it('leaves containers that only inherited our image labels (a daemon build step), even with --all', async () => {
+    const inherited: ListedObject = { id: 'c-build', labels: { [Labels.managed]: 'true', [Labels.kind]: 'plugin-image' } };
+    const { engine, removed } = fakeEngine({ containers: [inherited, ours('c-dead', 200)] });
+    const r = await collectLeftovers(engine, { all: true, images: false, isAlive: alive });
+    expect(removed).toEqual(['c-dead']);
+    expect(r.removed.map((x) => x.id)).toEqual(['c-dead']);
+  });
+
   it('removes ours whose owner is gone, keeps those whose owner runs', async () => {
     const { engine, removed } = fakeEngine({
       containers: [ours('c-dead', 200), ours('c-live', 100)],

@@ -61,6 +61,9 @@ export async function collectLeftovers(engine: Engine, opts: CollectOptions): Pr
     for (const o of list) {
       // the engine filtered by label already; checking again keeps a filter bug from touching others' objects
       if (o.labels[Labels.managed] !== 'true') continue;
+      // a container made from one of our images inherits the image's labels, a daemon's
+      // build step too; only what sandboxctl created carries a run id, and only that is ours to remove
+      if (kind === 'container' && !o.labels[Labels.run]) continue;
       const item = describe(kind, o);
       if (!opts.all && kind !== 'image' && item.ownerPid !== null && opts.isAlive(item.ownerPid)) {
         result.inUse.push(item);

@@ -24,6 +24,8 @@ export async function findLeftovers(engine: Engine): Promise<Array<{ kind: strin
     ...networks.map((o) => ({ kind: 'network', ...o })),
     ...volumes.map((o) => ({ kind: 'volume', ...o })),
   ]
+    // containers of a build step inherit our image labels but no run id: the daemon removes those
+    .filter((o) => o.kind !== 'container' || o.labels[Labels.run] !== undefined)
     .filter((o) => !alive(o.labels[Labels.owner]))
     .map(({ kind, id, labels }) => ({ kind, id, labels }));
 }
