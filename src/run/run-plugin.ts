@@ -274,14 +274,15 @@ async function drive(
 
     let exitCode: number | null = null;
     if (first) {
+      // cut every stream first: nothing more the plugin wrote is read or kept, and the
+      // engine does not report the killed container gone while its output is unread
+      (streams.stdin as unknown as { destroy(): void }).destroy();
+      (streams.stdout as unknown as { destroy(): void }).destroy();
+      (streams.stderr as unknown as { destroy(): void }).destroy();
       const w = delay(KILL_WAIT_MS);
       const r = await Promise.race([exited.then((e) => e.exitCode, () => null), w.promise.then(() => null)]);
       w.cancel();
       exitCode = r;
-      // cut every stream: nothing more the plugin wrote is read or kept
-      (streams.stdin as unknown as { destroy(): void }).destroy();
-      (streams.stdout as unknown as { destroy(): void }).destroy();
-      (streams.stderr as unknown as { destroy(): void }).destroy();
     } else {
       exitCode = (await exited).exitCode;
     }
