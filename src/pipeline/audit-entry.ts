@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { AuditEntry, OutcomeStatus } from '../audit/index.js';
 import { InterruptedError, PolicyRefusal, SandboxViolation, SandboxctlError } from '../errors.js';
 import type { Directive } from '../ledger/directive-schema.js';
+import { directiveJson } from '../ledger/directive-json.js';
 import type { PluginRun } from '../run/run-plugin.js';
 
 /** What the policy decided for a plugin, as the audit records it. */
@@ -31,7 +32,7 @@ export function digestDirectives(list: readonly Directive[]): string {
   let d = digests.get(list);
   if (!d) {
     const h = createHash('sha256');
-    for (const x of list) h.update(JSON.stringify(x) + '\n');
+    for (const x of list) h.update(directiveJson(x) + '\n');
     d = `sha256:${h.digest('hex')}`;
     digests.set(list, d);
   }

@@ -8,6 +8,7 @@ import type { ContainerHandle, ContainerStreams, CreateContainerBody, Engine } f
 import { InterruptedError, SandboxViolation, SandboxctlError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Directive } from '../ledger/directive-schema.js';
+import { directiveJson } from '../ledger/directive-json.js';
 import { FramingError, JsonLinesWriter, parseJsonLine, splitLines } from '../protocol/framing.js';
 import { PROTOCOL_VERSION, type Counts, type Header, type PluginMessage } from '../protocol/messages.js';
 import { EffectTracker, type Effect, type PluginError } from '../validate/effects.js';
@@ -324,7 +325,8 @@ async function writeInput(writer: JsonLinesWriter, req: RunPluginRequest, input:
   await writer.write(header);
   let batch = '';
   for (let i = 0; i < input.length; i++) {
-    batch += JSON.stringify({ type: 'directive', index: i, directive: input[i] }) + '\n';
+    // the same bytes JSON.stringify({type, index, directive}) gives, with the directive's text made once
+    batch += `{"type":"directive","index":${i},"directive":${directiveJson(input[i]!)}}\n`;
     if (batch.length >= STDIN_BATCH_BYTES) {
       await writer.writeRaw(batch);
       batch = '';
