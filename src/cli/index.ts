@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { ExitCode, InterruptedError, SandboxctlError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createDockerEngine } from '../engine/docker-engine.js';
@@ -10,6 +11,7 @@ import { printResult, renderError } from './render.js';
 import { registerCommands } from './commands/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 export type Handler = (ctx: CliContext) => Promise<CommandResult>;
 
@@ -48,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   let chosen: { handler: Handler; json: boolean } | undefined;
   const program = new Command('sandboxctl')
     .description('Run untrusted Beancount ledger plugins in hardened containers')
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(VERSION)
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   registerCommands(program, (handler, json) => {
