@@ -9,11 +9,10 @@ import { packContext } from '../../../src/images/context.js';
 import { baseTag, DEFAULT_BASE, type ContextFile } from '../../../src/images/recipes.js';
 import { ourLabels } from '../../../src/labels.js';
 
-/** The sandboxctl base image (global setup builds it); the prototype base as a fallback. */
+/** The sandboxctl base image (the integration global setup builds it). */
 export async function baseImage(engine: Engine): Promise<string> {
-  for (const ref of [baseTag(DEFAULT_BASE), 'sbx-proto-base:latest']) {
-    if (await engine.inspectImage(ref)) return ref;
-  }
+  const ref = baseTag(DEFAULT_BASE);
+  if (await engine.inspectImage(ref)) return ref;
   throw new Error('no base image: run `sandboxctl images build` (the integration global setup does)');
 }
 
