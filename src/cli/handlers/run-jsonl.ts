@@ -1,8 +1,6 @@
 // `sandboxctl run --input-format jsonl --input FILE --plugin DIR...`: a directive file in,
 // the plugins in a chain, directives out as JSON lines. Input source -> chain -> output
 // sink; every plugin execution, refusal and the end of the run are audited.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { openInvocationAuditLog } from '../../audit/index.js';
 import { ExitCode, InterruptedError, SandboxctlError, UsageError } from '../../errors.js';
@@ -15,6 +13,7 @@ import { preparePlugin, runPluginChain, type ChainRunResult, type StepPreparatio
 import { readDirectivesFile } from '../../run/jsonl-input.js';
 import { writeDirectivesFile, writeDirectivesStream } from '../../run/jsonl-output.js';
 import type { CliContext, CommandResult } from '../context.js';
+import { pingOrAudit, sha256File } from './run-common.js';
 import { safeText } from '../render.js';
 
 export interface RunJsonlOptions {
@@ -27,12 +26,6 @@ export interface RunJsonlOptions {
   output?: string;
   json: boolean;
   auditLog?: string;
-}
-
-async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return `sha256:${h.digest('hex')}`;
 }
 
 function parseConfigs(items: string[]): Map<string, string> {
@@ -65,12 +58,7 @@ export async function runJsonlCommand(ctx: CliContext, o: RunJsonlOptions): Prom
     ledger = { path: inputPath, sha256: await sha256File(inputPath) };
     input = await readDirectivesFile(inputPath);
     const engine = ctx.engine();
-    try {
-      await engine.ping();
-    } catch (err) {
-      await audit.append({ runId, event: 'engine-unavailable', ledger, outcome: { status: 'engine-unavailable', exitCode: ExitCode.engineUnavailable, message: (err as Error).message } });
-      throw err;
-    }
+    await pingOrAudit(engine, audit, runId, ledger);
     const policy = await loadPolicy({ root: ctx.root, env: ctx.env, profile: o.profile, profilesDir: o.profilesDir });
     const ceiling = policy.ceiling;
     const host = (await hostFacts(engine)).facts;

@@ -2,7 +2,6 @@
 // diagnostics out. Every way it can end is audited.
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { openInvocationAuditLog } from '../../audit/index.js';
@@ -23,6 +22,7 @@ import type { CheckedSeccomp } from '../../spec/seccomp.js';
 import { runLedger, type LedgerRunResult } from '../../pipeline/run-ledger.js';
 import { printLedger } from '../../pipeline/trusted-stages.js';
 import type { CliContext, CommandResult } from '../context.js';
+import { pingOrAudit, sha256File } from './run-common.js';
 
 export interface RunLedgerOptions {
   ledger: string;
@@ -56,12 +56,6 @@ async function ledgerReader(ledgerPath: string, uid: number, gid: number): Promi
   return SANDBOX_USER;
 }
 
-async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return `sha256:${h.digest('hex')}`;
-}
-
 export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Promise<CommandResult> {
   const ledgerPath = path.resolve(o.ledger);
   const st = await stat(ledgerPath).catch(() => undefined);
@@ -80,12 +74,7 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
   let result: LedgerRunResult | undefined;
   try {
     const engine = ctx.engine();
-    try {
-      await engine.ping();
-    } catch (err) {
-      await audit.append({ runId, event: 'engine-unavailable', ledger, outcome: { status: 'engine-unavailable', exitCode: ExitCode.engineUnavailable, message: (err as Error).message } });
-      throw err;
-    }
+    await pingOrAudit(engine, audit, runId, ledger);
     // the admin's profile is checked before anything runs; the ledger's own options join it after loading
     const policySources = { root: ctx.root, env: ctx.env, profile: o.profile, profilesDir: o.profilesDir };
     const ceiling = (await loadPolicy(policySources)).ceiling;
