@@ -108,3 +108,26 @@ export function pluginRunEntry(
     validationErrors: !run.ok && run.error instanceof SandboxViolation && VALIDATION_KINDS.has(run.error.kind) ? [run.error.message] : [],
   };
 }
+
+/** The record that closes an invocation which ran to its end (each plugin has its own before it). */
+export function runSummaryEntry(s: {
+  runId: string;
+  ledger: AuditEntry['ledger'];
+  profile: string;
+  durationMs: number;
+  status: OutcomeStatus;
+  exitCode: number;
+  errors: number;
+  inputCount: number;
+  outputCount: number;
+}): AuditEntry {
+  return {
+    runId: s.runId,
+    event: 'run-summary',
+    ledger: s.ledger,
+    profile: s.profile,
+    durationMs: s.durationMs,
+    outcome: { status: s.status, exitCode: s.exitCode, message: `${s.errors} error(s)` },
+    io: { inputCount: s.inputCount, inputDigest: null, outputCount: s.outputCount, outputDigest: null },
+  };
+}

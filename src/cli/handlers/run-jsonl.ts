@@ -6,7 +6,7 @@ import { openInvocationAuditLog } from '../../audit/index.js';
 import { ExitCode, InterruptedError, SandboxctlError, UsageError } from '../../errors.js';
 import { newRunId } from '../../ids.js';
 import type { Directive } from '../../ledger/directive-schema.js';
-import { outcomeOf } from '../../pipeline/audit-entry.js';
+import { outcomeOf, runSummaryEntry } from '../../pipeline/audit-entry.js';
 import { loadPolicy } from '../../policy/load-policy.js';
 import { hostFacts } from '../../policy/host-facts.js';
 import { preparePlugin, runPluginChain, type ChainRunResult, type StepPreparation } from '../../run/chain.js';
@@ -78,15 +78,9 @@ export async function runJsonlCommand(ctx: CliContext, o: RunJsonlOptions): Prom
     // written only now, whole: a failed chain has thrown above and nothing was written
     if (output) await writeDirectivesFile(output, result.output, ctx.signal);
     else await writeDirectivesStream(process.stdout, result.output, ctx.signal);
-    await audit.append({
-      runId,
-      event: 'run-summary',
-      ledger,
-      profile: ceiling.profile.name,
-      durationMs: Date.now() - t0,
-      outcome: { status: 'ok', exitCode, message: `${result.errors.length} error(s)` },
-      io: { inputCount: input.length, inputDigest: null, outputCount: result.output.length, outputDigest: null },
-    });
+    await audit.append(
+      runSummaryEntry({ runId, ledger, profile: ceiling.profile.name, durationMs: Date.now() - t0, status: 'ok', exitCode, errors: result.errors.length, inputCount: input.length, outputCount: result.output.length }),
+    );
     return report(result, input.length, exitCode, output, o.json);
   } catch (err) {
     if (!(err instanceof SandboxctlError) || err.code !== 'engine-unavailable') {

@@ -13,7 +13,7 @@ import { newRunId } from '../../ids.js';
 import { loadPolicy } from '../../policy/load-policy.js';
 import { hostFacts } from '../../policy/host-facts.js';
 import type { Notice } from '../../policy/ledger-options.js';
-import { outcomeOf, pluginRunEntry, refusedEntry } from '../../pipeline/audit-entry.js';
+import { outcomeOf, pluginRunEntry, refusedEntry, runSummaryEntry } from '../../pipeline/audit-entry.js';
 import { pluginDirs, readCatalogue } from '../../pipeline/catalogue.js';
 import type { RunError } from '../../pipeline/diagnostics.js';
 import { ledgerSandboxOptions, preparePlugins } from '../../pipeline/prepare-plugins.js';
@@ -124,15 +124,19 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
     if (result.directives && (result.status === 'ok' || result.status === 'errors')) {
       await writeOutput(ctx, result.directives, result.loaded.options, runner, runId, o.format, output, { seccomp: ceiling.seccompChecked, apparmor: host.apparmor });
     }
-    await audit.append({
-      runId,
-      event: 'run-summary',
-      ledger,
-      profile: ceiling.profile.name,
-      durationMs: Date.now() - t0,
-      outcome: { status: result.status === 'ok' || result.status === 'errors' ? 'ok' : result.status === 'refused' ? 'refused' : 'violation', exitCode, message: `${result.errors.filter((e) => e.severity === 'error').length} error(s)` },
-      io: { inputCount: result.loaded.directives.length, inputDigest: null, outputCount: result.directives?.length ?? 0, outputDigest: null },
-    });
+    await audit.append(
+      runSummaryEntry({
+        runId,
+        ledger,
+        profile: ceiling.profile.name,
+        durationMs: Date.now() - t0,
+        status: result.status === 'ok' || result.status === 'errors' ? 'ok' : result.status === 'refused' ? 'refused' : 'violation',
+        exitCode,
+        errors: result.errors.filter((e) => e.severity === 'error').length,
+        inputCount: result.loaded.directives.length,
+        outputCount: result.directives?.length ?? 0,
+      }),
+    );
     return report(result, exitCode, output, o);
   } catch (err) {
     if (err instanceof InterruptedError || !(err instanceof SandboxctlError) || err.code !== 'engine-unavailable') {
