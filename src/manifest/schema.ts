@@ -44,7 +44,7 @@ export const capabilitiesSchema = z
     ledger: z
       .enum(['none', 'read'])
       .default('none')
-      .describe("'read' mounts the ledger's directory read-only at /ledger; 'none' mounts nothing"),
+      .describe("'read' mounts the ledger's directory read-only at /ledger, and at its own host path unless the container needs that path; 'none' mounts nothing"),
     network: z.enum(['none', 'egress']).default('none').describe("'egress' asks for outbound network; 'none' gives no network at all"),
     scratch: z
       .union([z.literal('none'), z.string().regex(SIZE_PATTERN, { error: `expected 'none' or ${SIZE_EXPECTED}` })])

@@ -38,6 +38,7 @@ function specFor(name: keyof typeof ASKS, host = HOST) {
     labels: LABELS,
     command: ['plugin', '--bundle', '/plugin'],
     ledgerDir: grant.capabilities.ledger === 'read' ? '/home/me/ledger' : undefined,
+    ledgerAtHostPath: true,
     env: { TZ: 'Europe/Paris', LANG: undefined, SECRET: 'never' },
   });
 }
@@ -97,16 +98,52 @@ describe('container spec choices', () => {
     expect(buildContainerSpec({ grant: noEgress, image: IMAGE, seccomp: seccompFor(noEgress), labels: LABELS }).body.HostConfig.NetworkMode).toBe('none');
   });
 
-  it('mounts the ledger read-only at /ledger only when granted, and nothing else from the host', () => {
+  it('mounts the ledger read-only at /ledger and at its host path only when granted, and nothing else from the host', () => {
     expect(specFor('strict').body.HostConfig.Mounts).toEqual([]);
+    expect(specFor('strict').applied).toMatchObject({ ledgerMounts: [], ledgerHostPath: null });
     expect(specFor('standard').body.HostConfig.Mounts).toEqual([
       { Type: 'bind', Source: '/home/me/ledger', Target: '/ledger', ReadOnly: true, BindOptions: { Propagation: 'rprivate' } },
+      { Type: 'bind', Source: '/home/me/ledger', Target: '/home/me/ledger', ReadOnly: true, BindOptions: { Propagation: 'rprivate' } },
     ]);
+    expect(specFor('standard').applied).toMatchObject({
+      ledgerMounts: ['/ledger', '/home/me/ledger'],
+      ledgerHostPath: { path: '/home/me/ledger', available: true, reason: 'also mounted read-only at /home/me/ledger' },
+    });
     expect(specFor('standard').body.HostConfig.Binds).toBeUndefined();
     const g = grantFor('strict');
     expect(() => buildContainerSpec({ grant: g, image: IMAGE, seccomp: seccompFor(g), labels: LABELS, ledgerDir: '/etc' })).toThrow(/not granted ledger read/);
     const s = grantFor('standard');
     expect(() => buildContainerSpec({ grant: s, image: IMAGE, seccomp: seccompFor(s), labels: LABELS })).toThrow(/no ledger directory/);
+  });
+
+  it('mounts the ledger at /ledger only where its host path is not free inside the container, and says why', () => {
+    const g = grantFor('standard');
+    const at = (ledgerDir: string, over: { ledgerAtHostPath?: boolean; grant?: Grant } = {}) =>
+      buildContainerSpec({ grant: over.grant ?? g, image: IMAGE, seccomp: seccompFor(g), labels: LABELS, ledgerDir, ledgerAtHostPath: over.ledgerAtHostPath ?? true });
+    for (const [dir, why] of [
+      ['/tmp/sbx-parity-1', 'it is inside /tmp, which the container needs for itself (an empty read-only tmpfs in every plugin container)'],
+      ['/opt', 'it is /opt, which the container needs for itself (the runner lives at /opt/sandboxctl)'],
+      ['/var/lib/ledgers', 'it is inside /var'],
+      ['/root/books', 'it is inside /root'],
+      ['/scratch/x', 'it is inside /scratch'],
+      ['/', 'it is the root directory'],
+      ['/home/me/../etc', 'not in normal form'],
+    ] as const) {
+      const s = at(dir);
+      expect([dir, s.body.HostConfig.Mounts?.map((m) => m.Target)]).toEqual([dir, ['/ledger']]);
+      expect(s.applied.ledgerMounts).toEqual(['/ledger']);
+      expect(s.applied.ledgerHostPath).toEqual({ path: dir, available: false, reason: expect.stringContaining(why) });
+    }
+    // the host path is /ledger itself: one mount, and host paths resolve through it
+    expect(at('/ledger').body.HostConfig.Mounts?.map((m) => m.Target)).toEqual(['/ledger']);
+    expect(at('/ledger').applied.ledgerHostPath).toMatchObject({ available: true });
+    // trusted stages do not ask for it
+    expect(at('/home/me/ledger', { ledgerAtHostPath: false }).applied.ledgerHostPath).toEqual({ path: '/home/me/ledger', available: false, reason: 'only /ledger was asked for' });
+    expect(at('/home/me/ledger', { ledgerAtHostPath: false }).body.HostConfig.Mounts?.map((m) => m.Target)).toEqual(['/ledger']);
+    // a pinned image's own files could be anywhere: /ledger only
+    const image = { ...g, plugin: { ...g.plugin, runtime: 'image' as const } };
+    expect(at('/home/me/ledger', { grant: image }).body.HostConfig.Mounts?.map((m) => m.Target)).toEqual(['/ledger']);
+    expect(at('/home/me/ledger', { grant: image }).applied.ledgerHostPath?.reason).toMatch(/its own image/);
   });
 
   it('makes scratch a noexec,nosuid,nodev tmpfs of the granted size owned by the plugin user', () => {

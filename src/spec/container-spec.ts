@@ -5,12 +5,10 @@ import { createHash } from 'node:crypto';
 import type { CreateContainerBody, HostConfig, Ulimit } from '../engine/types.js';
 import { InternalError } from '../errors.js';
 import type { Grant } from '../policy/grant.js';
+import { hostPathMountable, LEDGER_MOUNT, SCRATCH_MOUNT } from './container-paths.js';
 import type { CheckedSeccomp } from './seccomp.js';
 
-/** Where the ledger directory appears inside the container (read-only), when granted. */
-export const LEDGER_MOUNT = '/ledger';
-/** Where the scratch tmpfs appears, when granted. */
-export const SCRATCH_MOUNT = '/scratch';
+export { LEDGER_MOUNT, SCRATCH_MOUNT };
 /** Open files per process: the runners need a few dozen. */
 export const NOFILE = 1024;
 /**
@@ -39,6 +37,13 @@ export interface SpecInput {
   command?: string[];
   /** Host path of the ledger's directory; required when the grant gives ledger read. */
   ledgerDir?: string;
+  /**
+   * Also mount the ledger's directory at its own host path, when that path is free inside the
+   * container (hostPathMountable), so host paths in a plugin's config resolve there. Plugins
+   * get it through the planner; trusted stages read the ledger at /ledger only.
+   * @default false
+   */
+  ledgerAtHostPath?: boolean;
   /** Values of the granted env names (the caller takes them from its environment). */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -49,11 +54,22 @@ export interface Applied {
   network: 'none' | 'bridge';
   seccomp: { source: string; digest: string };
   apparmor: { applied: boolean; profile: string | null; reason: string };
-  ledgerMount: string | null;
+  /** Where the ledger's directory is mounted read-only: [] when not granted, /ledger first. */
+  ledgerMounts: string[];
+  /** Whether the ledger directory's host path resolves inside the container, and why (or why not). */
+  ledgerHostPath: LedgerHostPath | null;
   scratch: { path: string; bytes: number } | null;
   /** Env names granted and given a value; granted names the host did not have. */
   env: { passed: string[]; missing: string[] };
   pids: { plugin: number; engineLimit: number; nproc: number };
+}
+
+type Mount = NonNullable<HostConfig['Mounts']>[number];
+
+export interface LedgerHostPath {
+  path: string;
+  available: boolean;
+  reason: string;
 }
 
 export interface ContainerSpec {
@@ -68,6 +84,23 @@ function parseUser(user: string): { uid: number; gid: number } {
   // the profile schema already refuses root; this guards the invariant at the last step too
   if (!m) throw new InternalError(`refusing to build a spec for user ${JSON.stringify(user)}: not a non-root uid:gid`);
   return { uid: Number(m[1]), gid: Number(m[2]) };
+}
+
+function ledgerBind(source: string, target: string): Mount {
+  return { Type: 'bind', Source: source, Target: target, ReadOnly: true, BindOptions: { Propagation: 'rprivate' } };
+}
+
+/** Where the ledger's directory goes: always /ledger, and its own host path when that is free. */
+function ledgerPlacement(input: SpecInput, dir: string): { mounts: Mount[]; hostPath: LedgerHostPath } {
+  const mounts = [ledgerBind(dir, LEDGER_MOUNT)];
+  const no = (reason: string) => ({ mounts, hostPath: { path: dir, available: false, reason } });
+  if (dir === LEDGER_MOUNT) return { mounts, hostPath: { path: dir, available: true, reason: `the host path is ${LEDGER_MOUNT}, where the directory is mounted` } };
+  if (!input.ledgerAtHostPath) return no(`only ${LEDGER_MOUNT} was asked for`);
+  // a pinned image's layout is not known here: its own files could be at that path
+  if (input.grant.plugin.runtime === 'image') return no('the plugin runs its own image, whose layout sandboxctl does not know');
+  const verdict = hostPathMountable(dir);
+  if (!verdict.ok) return no(verdict.reason);
+  return { mounts: [...mounts, ledgerBind(dir, dir)], hostPath: { path: dir, available: true, reason: `also mounted read-only at ${dir}` } };
 }
 
 function ulimit(name: string, soft: number, hard = soft): Ulimit {
@@ -96,6 +129,8 @@ export function buildContainerSpec(input: SpecInput): ContainerSpec {
     tmpfs[SCRATCH_MOUNT] = `rw,noexec,nosuid,nodev,size=${caps.scratchBytes},uid=${uid},gid=${gid},mode=0700`;
   }
 
+  const ledger = caps.ledger === 'read' ? ledgerPlacement(input, input.ledgerDir!) : null;
+
   const runsc = g.ociRuntime === 'runsc';
   const engineLimit = runsc ? runscHostPids(lim.pids) : lim.pids;
   const nproc = runsc ? lim.pids : NPROC_RUNC_BACKSTOP;
@@ -119,10 +154,7 @@ export function buildContainerSpec(input: SpecInput): ContainerSpec {
   const hostConfig: HostConfig = {
     NetworkMode: caps.network === 'egress' ? 'bridge' : 'none',
     ReadonlyRootfs: true,
-    Mounts:
-      caps.ledger === 'read'
-        ? [{ Type: 'bind', Source: input.ledgerDir!, Target: LEDGER_MOUNT, ReadOnly: true, BindOptions: { Propagation: 'rprivate' } }]
-        : [],
+    Mounts: ledger?.mounts ?? [],
     Tmpfs: tmpfs,
     CapDrop: ['ALL'],
     SecurityOpt: securityOpt,
@@ -171,7 +203,8 @@ export function buildContainerSpec(input: SpecInput): ContainerSpec {
     network: caps.network === 'egress' ? 'bridge' : 'none',
     seccomp: { source: seccomp.source, digest: seccomp.digest },
     apparmor: { applied: g.apparmor.apply, profile: g.apparmor.apply ? g.apparmor.profile : null, reason: g.apparmor.reason },
-    ledgerMount: caps.ledger === 'read' ? LEDGER_MOUNT : null,
+    ledgerMounts: ledger?.mounts.map((m) => m.Target) ?? [],
+    ledgerHostPath: ledger?.hostPath ?? null,
     scratch: caps.scratchBytes === null ? null : { path: SCRATCH_MOUNT, bytes: caps.scratchBytes },
     env: { passed, missing },
     pids: { plugin: lim.pids, engineLimit, nproc },

@@ -41,6 +41,8 @@ export function planPlugin(input: PlanInput): Plan {
     labels: input.labels,
     command: input.command,
     ledgerDir: decision.capabilities.ledger === 'read' ? input.ledgerDir : undefined,
+    // a plugin's config may name files by host path (merge_meta): they resolve where that path is free
+    ledgerAtHostPath: true,
     env: input.env,
   });
   return { decision, spec };

@@ -3,7 +3,6 @@
 // forbidden thing, prints what happened as one JSON line (through attach: the log driver
 // is `none`), then allocates memory until the cap kills it. A control run without our
 // seccomp profile shows the kernel would have answered differently, i.e. the filter did it.
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerEngine } from '../../src/engine/docker-engine.js';
 import type { CreateContainerBody, ImageInfo } from '../../src/engine/engine.js';
@@ -12,6 +11,7 @@ import { Labels } from '../../src/labels.js';
 import type { HostFacts } from '../../src/policy/grant.js';
 import { hostFacts } from '../../src/policy/host-facts.js';
 import { buildProbeImage } from './hardening/images.js';
+import { removeWorkDir } from './helpers/work-dir.js';
 import { ASKS, PROFILES, specFor, writableLedgerDir, type ProfileName } from './hardening/spec-for.js';
 
 const engine = createDockerEngine();
@@ -99,7 +99,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of await engine.listContainers({ [Labels.run]: runId })) await engine.removeContainer(c.id);
   if (probe) await engine.removeImage(probe.id);
-  await rm(ledgerDir, { recursive: true, force: true });
+  if (ledgerDir) await removeWorkDir(ledgerDir);
 });
 
 const pidsOf = (p: ProfileName) => ASKS[p].resources!.pids!;
@@ -108,8 +108,10 @@ describe.each(PROFILES.flatMap((p) => RUNTIMES.map((r) => [p, r] as const)))('pr
   let o: Outcome;
   beforeAll(async () => {
     const ledger = profile === 'strict' ? undefined : ledgerDir;
-    const spec = await specFor({ profile, runtime, host, image: probe.id, runId, ledgerDir: ledger, command: ['probe'] });
+    // the probe also tries the ledger directory's host path, granted or not
+    const spec = await specFor({ profile, runtime, host, image: probe.id, runId, ledgerDir: ledger, command: ['probe', 'mem', ledgerDir] });
     expect(spec.body.HostConfig.Runtime).toBe(runtime);
+    expect(spec.applied.ledgerMounts).toEqual(profile === 'strict' ? [] : ['/ledger', ledgerDir]);
     o = await runProbe(spec.body);
   });
 
@@ -133,6 +135,17 @@ describe.each(PROFILES.flatMap((p) => RUNTIMES.map((r) => [p, r] as const)))('pr
       // the files are world-writable on the host: only the read-only mount stops these
       expect(o.report.write_ledger_existing).toBe('EROFS');
       expect(o.report.write_ledger_new).toBe('EROFS');
+    }
+  });
+
+  it('sees the ledger at its own host path only when granted, and can never write to it there either', () => {
+    if (profile === 'strict') {
+      // not mounted: the path does not exist in the container
+      expect(o.report).toMatchObject({ read_ledger_host: 'ENOENT', write_ledger_host_new: 'ENOENT', write_ledger_host_existing: 'ENOENT' });
+    } else {
+      expect(o.report.read_ledger_host).toBe('ok');
+      expect(o.report.write_ledger_host_existing).toBe('EROFS');
+      expect(o.report.write_ledger_host_new).toBe('EROFS');
     }
   });
 

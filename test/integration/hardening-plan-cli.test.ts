@@ -102,6 +102,33 @@ describe('sandboxctl plan', () => {
     expect(res.stderr).toContain('resorces: line 7: unknown key "resorces"');
   });
 
+  it('says where the ledger directory is mounted: at /ledger, and at its host path unless the container needs that path', async () => {
+    const reader = await bundle('reader', `name: acme.reader\n${HEAD}capabilities: {ledger: read, effects: [modify]}\n`);
+    // plan needs no such directory to exist: it only decides on the path
+    const free = '/home/alice/books';
+    const json = JSON.parse((await runCli(['plan', reader, '--profile', 'standard', '--ledger-dir', free, '--json'])).stdout);
+    expect(json.plans[0].spec.applied).toMatchObject({ ledgerMounts: ['/ledger', free], ledgerHostPath: { path: free, available: true } });
+    expect(json.plans[0].spec.body.HostConfig.Mounts.map((m: { Target: string }) => m.Target)).toEqual(['/ledger', free]);
+    const ok = await runCli(['plan', reader, '--profile', 'standard', '--ledger-dir', free]);
+    expect(ok.stdout).toContain(`ledger directory ${free}: read-only at /ledger and ${free}; host paths under it resolve inside the container`);
+
+    // under /tmp: the container's own read-only tmpfs is there
+    const taken = await runCli(['plan', reader, '--profile', 'standard', '--ledger-dir', '/tmp/books']);
+    expect(taken.code).toBe(ExitCode.ok);
+    expect(taken.stdout).toContain(
+      'ledger directory /tmp/books: read-only at /ledger only; its host path is not available inside the container: it is inside /tmp, which the container needs for itself',
+    );
+    // plugin inspect shares the planner
+    const inspect = await runCli(['plugin', 'inspect', 'beancount.plugins.merge_meta', '--profile', 'standard', '--ledger-dir', '/opt', '--json']);
+    expect(JSON.parse(inspect.stdout).plans[0].spec.applied.ledgerHostPath).toEqual({
+      path: '/opt',
+      available: false,
+      reason: 'it is /opt, which the container needs for itself (the runner lives at /opt/sandboxctl)',
+    });
+    // no directory given: the rule, not a verdict
+    expect((await runCli(['plan', reader, '--profile', 'standard'])).stdout).toContain('ledger directory: read-only at /ledger, and at its own host path unless the container needs that path for itself');
+  });
+
   it('still plans without an engine, and says which host facts it assumed', async () => {
     const res = await runCli(['plan', modest], { env: { DOCKER_HOST: `unix://${path.join(dir, 'no-engine.sock')}` } });
     expect(res.code).toBe(0);

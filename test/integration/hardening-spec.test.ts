@@ -1,6 +1,8 @@
 // For each shipped profile: the container the engine creates from our spec has every
 // hardening field as intended (read back from the engine's own inspect, not our input).
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerEngine } from '../../src/engine/docker-engine.js';
 import type { ContainerHandle } from '../../src/engine/engine.js';
@@ -11,6 +13,7 @@ import { hostFacts } from '../../src/policy/host-facts.js';
 import { runscHostPids } from '../../src/spec/container-spec.js';
 import { baseImage } from './hardening/images.js';
 import { ASKS, PROFILES, specFor, writableLedgerDir, type ProfileName } from './hardening/spec-for.js';
+import { removeWorkDir } from './helpers/work-dir.js';
 
 const engine = createDockerEngine();
 const runId = `test-${newRunId()}`;
@@ -27,7 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of created) await c.remove();
-  await rm(ledgerDir, { recursive: true, force: true });
+  if (ledgerDir) await removeWorkDir(ledgerDir);
   expect(await engine.listContainers({ [Labels.run]: runId })).toEqual([]);
 });
 
@@ -38,9 +41,9 @@ type Inspect = {
   AppArmorProfile: string;
 };
 
-async function createAndInspect(profile: ProfileName, opts: { runtime?: 'runc' | 'runsc'; egress?: boolean } = {}) {
+async function createAndInspect(profile: ProfileName, opts: { runtime?: 'runc' | 'runsc'; egress?: boolean; ledgerDir?: string } = {}) {
   const ask = opts.egress ? { ...ASKS[profile], capabilities: { ...ASKS[profile].capabilities, network: 'egress' as const } } : ASKS[profile];
-  const spec = await specFor({ profile, runtime: opts.runtime, host, image, runId, ledgerDir, ask });
+  const spec = await specFor({ profile, runtime: opts.runtime, host, image, runId, ledgerDir: opts.ledgerDir ?? ledgerDir, ask });
   const handle = await engine.createContainer(spec.body);
   created.push(handle);
   const raw = (await handle.inspect()).raw as unknown as Inspect;
@@ -92,7 +95,14 @@ describe.each(PROFILES)('profile %s: the created container, as the engine report
       expect(raw.Mounts).toEqual([]);
       expect(hc.Runtime).toBe(host.runtimes.includes('runsc') ? 'runsc' : 'runc');
     } else {
-      expect(raw.Mounts).toEqual([expect.objectContaining({ Type: 'bind', Source: ledgerDir, Destination: '/ledger', RW: false, Propagation: 'rprivate' })]);
+      // at /ledger and at its own host path, both read-only (inspect lists mounts in no set order)
+      expect(raw.Mounts).toHaveLength(2);
+      expect(raw.Mounts).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ Type: 'bind', Source: ledgerDir, Destination: '/ledger', RW: false, Propagation: 'rprivate' }),
+          expect.objectContaining({ Type: 'bind', Source: ledgerDir, Destination: ledgerDir, RW: false, Propagation: 'rprivate' }),
+        ]),
+      );
       expect(hc.Runtime).toBe('runc');
     }
     const envNames = raw.Config.Env.map((e) => e.split('=')[0]);
@@ -114,6 +124,17 @@ describe('runtime and network choices, as the engine reports them', () => {
     const { raw } = await createAndInspect('strict', { runtime: 'runc' });
     expect(raw.HostConfig.Runtime).toBe('runc');
     expect(raw.HostConfig.PidsLimit).toBe(64);
+  });
+
+  it('a ledger under /tmp is mounted at /ledger only: the container needs /tmp for itself', async () => {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'sbx-ledger-'));
+    try {
+      const { spec, raw } = await createAndInspect('standard', { ledgerDir: tmp });
+      expect(raw.Mounts).toEqual([expect.objectContaining({ Type: 'bind', Source: tmp, Destination: '/ledger', RW: false, Propagation: 'rprivate' })]);
+      expect(spec.applied.ledgerHostPath).toEqual({ path: tmp, available: false, reason: expect.stringMatching(/^it is inside \/tmp, /) });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 
   it('permissive with egress granted gets the bridge network, and only then', async () => {

@@ -2,8 +2,7 @@
 // directives and the same errors, in the same order, as Beancount 2.3.5 running the same
 // ledger in-process on the host (test/reference/in_process.py). Ledgers: a bean-example
 // ledger with each builtin plugin, the ledgers of Beancount's own plugin tests, and chains.
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BENCH_PLUGINS, exampleCases, type Effect, type ExampleCase } from './helpers/parity-cases.js';
@@ -11,6 +10,7 @@ import { compareOutcomes } from './helpers/parity-compare.js';
 import { beanExample, firstTripTag, PARITY_FIXTURES, upstreamLedgers, writeLedger, type PluginLine } from './helpers/parity-ledgers.js';
 import { inProcess, requireHostBeancount, type Outcome } from './helpers/parity-reference.js';
 import { runSandboxed, type SandboxedOutcome } from './helpers/parity-sandboxed.js';
+import { hostPathWorkDir, removeWorkDir } from './helpers/work-dir.js';
 
 // Fixed inputs: the same ledgers on every machine.
 const EXAMPLE = { seed: 7, begin: '2021-01-01', end: '2024-01-01' };
@@ -20,9 +20,10 @@ const PARALLEL_RUNS = Number(process.env.SANDBOXCTL_PARITY_PARALLEL ?? 2);
 
 // Collected once, when the file loads: the test list depends on them.
 await requireHostBeancount();
-const work = await mkdtemp(path.join(os.tmpdir(), 'sbx-parity-'));
-// the loader reads the ledgers as an unprivileged user
-await chmod(work, 0o755);
+// Not under /tmp: merge_meta opens the file its config names by host path, which resolves in
+// its container only where the ledger's directory is also mounted at its own host path.
+// (0755: the loader and the plugins read the ledgers as an unprivileged user.)
+const work = await hostPathWorkDir('sbx-parity-');
 const example = await beanExample(path.join(work, 'example.beancount'), EXAMPLE.seed, EXAMPLE.begin, EXAMPLE.end);
 const tripTag = firstTripTag(example);
 const upstream = await upstreamLedgers(path.join(work, 'upstream'));
@@ -33,7 +34,7 @@ const cases = exampleCases({ dir: '<dir>', tripTag });
 
 afterAll(async () => {
   printTimings();
-  await rm(work, { recursive: true, force: true });
+  await removeWorkDir(work);
 });
 
 // --- at most PARALLEL_RUNS sandboxctl processes at a time ---------------------------------
@@ -61,14 +62,8 @@ function printTimings(): void {
   );
 }
 
-/**
- * Known differences, each with its reason. merge_meta opens the file its config names by
- * its host path; plugins granted ledger read see the ledger's directory at /ledger, so
- * the file is not found. Mounting the directory at its own host path would close this.
- */
-const KNOWN_GAPS: Record<string, string> = {
-  merge_meta: 'opens its config file by host path; the ledger directory is mounted at /ledger',
-};
+/** Known differences, each with its reason: plugin (case id) -> why. None at present. */
+const KNOWN_GAPS: Record<string, string> = {};
 
 // The default profile (strict) gives plugins no ledger files; merge_meta reads one.
 const NEEDS_LEDGER_READ = /^\s*plugin\s+"beancount\.plugins\.merge_meta"/m;

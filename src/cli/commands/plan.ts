@@ -7,7 +7,7 @@ import { loadBundle, type Bundle } from '../../manifest/bundle.js';
 import type { Decision } from '../../policy/grant.js';
 import { hostFacts, type KnownHostFacts } from '../../policy/host-facts.js';
 import { loadPolicy } from '../../policy/load-policy.js';
-import { redactEnv } from '../../spec/container-spec.js';
+import { LEDGER_MOUNT, redactEnv } from '../../spec/container-spec.js';
 import { planPlugin, type Plan } from '../../spec/plan-plugin.js';
 import { pluginRepo, runnerCommand } from '../../run/plugin-image.js';
 import { safeText } from '../render.js';
@@ -58,6 +58,28 @@ function renderDecision(d: Decision): string[] {
   return out;
 }
 
+const UNKNOWN_LEDGER_DIR = "<the ledger file's directory>";
+
+// Whether the ledger's directory is also at its host path depends on that path: without
+// --ledger-dir there is none to check, so the plan says the rule instead of a verdict.
+function withUnknownLedgerDir(p: Plan): Plan {
+  if (!p.spec?.applied.ledgerHostPath) return p;
+  const reason = 'the ledger directory is not known here (pass --ledger-dir DIR to check one); it is also mounted at its own host path unless the container needs that path for itself';
+  return { ...p, spec: { ...p.spec, applied: { ...p.spec.applied, ledgerHostPath: { path: UNKNOWN_LEDGER_DIR, available: false, reason } } } };
+}
+
+function renderLedger(p: Plan): string[] {
+  const h = p.spec?.applied.ledgerHostPath;
+  if (!h) return [];
+  if (h.path === UNKNOWN_LEDGER_DIR) {
+    return [`  ledger directory: read-only at ${LEDGER_MOUNT}, and at its own host path unless the container needs that path for itself (--ledger-dir DIR checks one)`];
+  }
+  const where = p.spec!.applied.ledgerMounts.join(' and ');
+  return h.available
+    ? [`  ledger directory ${h.path}: read-only at ${where}; host paths under it resolve inside the container`]
+    : [`  ledger directory ${h.path}: read-only at ${where} only; its host path is not available inside the container: ${h.reason}`];
+}
+
 function renderSpec(p: Plan): string[] {
   if (!p.spec) return [];
   const body = redactEnv(p.spec.body);
@@ -85,7 +107,7 @@ export function registerPlan(program: Command, choose: Choose): void {
     .option('--profile <name-or-file>', 'admin profile, the ceiling (default: $SANDBOXCTL_PROFILE or strict)')
     .option('--profiles-dir <dir>', 'folder of admin profiles (default: $SANDBOXCTL_PROFILES_DIR or the install\'s profiles/)')
     .option('--ledger-option <key=value>', 'a ledger option such as plugin_sandbox=strict, plugin_timeout=30 (repeatable)', collect, [])
-    .option('--ledger-dir <dir>', 'the ledger\'s directory, shown as the read-only mount source where ledger read is granted')
+    .option('--ledger-dir <dir>', 'the ledger\'s directory: the read-only mount source where ledger read is granted, and whether its host path is free inside the container')
     .option('--json', 'print the plans as JSON (the seccomp body whole)')
     .action((dirs: string[], opts: PlanOptions) =>
       choose((ctx) => planBundles(ctx, dirs, opts), !!opts.json),
@@ -113,10 +135,10 @@ export async function planBundles(ctx: CliContext, dirs: string[], opts: PlanOpt
             image: imageFor(b),
             labels: ourLabels('plugin', 'plan', { [Labels.plugin]: b.manifest.name }),
             command: b.manifest.runtime === 'image' ? undefined : runnerCommand(b.manifest),
-            ledgerDir: opts.ledgerDir ? path.resolve(opts.ledgerDir) : '<the ledger file\'s directory>',
+            ledgerDir: opts.ledgerDir ? path.resolve(opts.ledgerDir) : UNKNOWN_LEDGER_DIR,
             env: ctx.env,
           });
-          plans.push({ bundle: { dir: b.dir, name: b.manifest.name, digest: b.digest, codeDigest: b.codeDigest }, plan });
+          plans.push({ bundle: { dir: b.dir, name: b.manifest.name, digest: b.digest, codeDigest: b.codeDigest }, plan: opts.ledgerDir ? plan : withUnknownLedgerDir(plan) });
         }
         const refused = plans.filter((p) => p.plan.decision.kind === 'refusal').length;
         const text = [
@@ -126,6 +148,7 @@ export async function planBundles(ctx: CliContext, dirs: string[], opts: PlanOpt
             `plugin ${bundle.name} ${plan.decision.plugin.version} (${plan.decision.plugin.runtime}) from ${bundle.dir}`,
             `  bundle ${bundle.digest} (files without plugin.yaml: ${bundle.codeDigest})`,
             ...renderDecision(plan.decision),
+            ...renderLedger(plan),
             ...renderSpec(plan),
           ]),
           '',

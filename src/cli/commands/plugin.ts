@@ -59,15 +59,16 @@ export function registerPlugin(program: Command, choose: Choose): void {
     .option(dirsOption, dirsHelp)
     .option('--profile <name-or-file>', 'admin profile, the ceiling (default: $SANDBOXCTL_PROFILE or strict)')
     .option('--profiles-dir <dir>', 'folder of admin profiles')
+    .option('--ledger-dir <dir>', 'the ledger\'s directory: where it is mounted when ledger read is granted')
     .option('--json', 'print as JSON')
-    .action((name: string, opts: { pluginsDir?: string[]; profile?: string; profilesDir?: string; json?: boolean }) =>
+    .action((name: string, opts: { pluginsDir?: string[]; profile?: string; profilesDir?: string; ledgerDir?: string; json?: boolean }) =>
       choose(async (ctx) => {
         const cat = await readCatalogue(pluginDirs(opts.pluginsDir, ctx.env, ctx.root));
         const entry = cat.find(name);
         if (!entry) {
           throw new UsageError(`no plugin bundle named ${name} is installed`, { hint: 'see `sandboxctl plugin list`, or add --plugins-dir DIR' });
         }
-        return planBundles(ctx, [entry.dir], { profile: opts.profile, profilesDir: opts.profilesDir, ledgerOption: [], json: opts.json });
+        return planBundles(ctx, [entry.dir], { profile: opts.profile, profilesDir: opts.profilesDir, ledgerOption: [], ledgerDir: opts.ledgerDir, json: opts.json });
       }, !!opts.json),
     );
 }

@@ -1,6 +1,7 @@
 // Runs inside a sandboxed container and reports, as one JSON line on stdout, what the
 // sandbox let it do. Built static so it needs nothing from the image. `probe all` runs
 // every probe, prints the line, then (unless given "nomem") allocates memory until killed.
+// `probe mem DIR`: DIR is the ledger directory's host path, probed like /ledger.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -218,6 +219,15 @@ int main(int argc, char **argv) {
   TRY("write_ledger_new", open_create("/ledger/probe-write"));
   TRY("write_ledger_existing", open("/ledger/main.beancount", O_WRONLY | O_APPEND));
   TRY("read_ledger", open("/ledger/main.beancount", O_RDONLY));
+  /* the same directory at its own host path, where the spec mounts it too when it is free */
+  if (argc > 2) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/probe-write", argv[2]);
+    TRY("write_ledger_host_new", open_create(p));
+    snprintf(p, sizeof p, "%s/main.beancount", argv[2]);
+    TRY("write_ledger_host_existing", open(p, O_WRONLY | O_APPEND));
+    TRY("read_ledger_host", open(p, O_RDONLY));
+  }
   TRY("write_scratch", open_create("/scratch/probe-write"));
   /* noexec scratch: a copy of this very binary cannot be run from there */
   {

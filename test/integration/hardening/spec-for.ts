@@ -1,7 +1,6 @@
 // The container spec a shipped profile gives a plugin, built exactly as `plan` and the
 // run path build it (loadPolicy + planPlugin), for the hardening tests.
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { manifestSchema, type Manifest, type ManifestInput } from '../../../src/manifest/schema.js';
 import type { HostFacts } from '../../../src/policy/grant.js';
@@ -10,6 +9,7 @@ import { planPlugin } from '../../../src/spec/plan-plugin.js';
 import type { ContainerSpec } from '../../../src/spec/container-spec.js';
 import { Labels, ourLabels } from '../../../src/labels.js';
 import { ROOT } from '../helpers/cli.js';
+import { hostPathWorkDir } from '../helpers/work-dir.js';
 
 export type ProfileName = 'strict' | 'standard' | 'permissive';
 export const PROFILES: ProfileName[] = ['strict', 'standard', 'permissive'];
@@ -29,9 +29,13 @@ export async function policyFor(profile: ProfileName): Promise<LoadedPolicy> {
   return loadPolicy({ root: ROOT, env: {}, profile });
 }
 
-/** A ledger directory whose files any user could write, so only the read-only mount stops a write. */
+/**
+ * A ledger directory whose files any user could write, so only the read-only mounts stop a
+ * write. It lives where the container can also mount it at its own host path (not /tmp).
+ * Remove it with removeWorkDir.
+ */
 export async function writableLedgerDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'sbx-ledger-'));
+  const dir = await hostPathWorkDir('sbx-ledger-');
   await writeFile(path.join(dir, 'main.beancount'), '2020-01-01 open Assets:Cash\n');
   await chmod(dir, 0o777);
   await chmod(path.join(dir, 'main.beancount'), 0o666);
