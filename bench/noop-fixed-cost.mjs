@@ -10,13 +10,18 @@
 //   api     runPlugin() from dist/run/run-plugin.js in one long-lived Node process: one
 //           container's create, start, stream, wait and remove (Node already running,
 //           plugin already prepared);
+//   ahead   the same runPlugin() with a container started ahead (as `sandboxctl run LEDGER`
+//           starts every plugin's container while the loader works): what the plugin's own
+//           turn costs once its input is ready;
+//   ledger  what one plugin line adds to a whole `sandboxctl run tiny.beancount`: the median
+//           with the line minus the median without it (loader, finalizer, audit on both sides);
 //   docker  `docker run --rm -i --network none --runtime R IMAGE` with the same input.
 // Usage: node bench/noop-fixed-cost.mjs
 //   env RUNS=15 WARMUP=2 PROFILES="strict standard" NOOP_BUNDLE=dir
 //   needs `npm run build`, the engine and the images
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,8 +45,10 @@ const { createLogger } = await imp('logger.js');
 const { loadPolicy } = await imp('policy/load-policy.js');
 const { hostFacts } = await imp('policy/host-facts.js');
 const { preparePlugin } = await imp('run/chain.js');
-const { runPlugin } = await imp('run/run-plugin.js');
+const { runPlugin, runBody } = await imp('run/run-plugin.js');
+const { startContainer } = await imp('run/warm-start.js');
 const { newRunId } = await imp('ids.js');
+const { loadBundle } = await imp('manifest/bundle.js');
 
 // a tiny ledger's worth of directives, in protocol v1 form
 const meta = (lineno) => ({ filename: '/ledger/tiny.beancount', lineno });
@@ -89,8 +96,27 @@ async function measure(label, once) {
   return r;
 }
 
+const TINY_LEDGER = `option "operating_currency" "USD"
+
+2024-01-01 open Assets:Cash USD
+2024-01-01 open Expenses:Food
+
+2024-01-02 * "Cafe" "Lunch"
+  Expenses:Food  12.50 USD
+  Assets:Cash   -12.50 USD
+
+2024-01-03 price EUR 1.09 USD
+`;
+
 const work = await mkdtemp(path.join(os.tmpdir(), 'sbx-bench-noop-'));
 try {
+  // the loader reads the ledgers as an unprivileged user
+  await chmod(work, 0o755);
+  const bare = path.join(work, 'bare.beancount');
+  const withPlugin = path.join(work, 'with-plugin.beancount');
+  await writeFile(bare, TINY_LEDGER);
+  const bundleName = (await loadBundle(BUNDLE)).manifest.name;
+  await writeFile(withPlugin, `plugin "${bundleName}"\n` + TINY_LEDGER);
   const input = path.join(work, 'tiny.jsonl');
   await writeFile(input, TINY.map((d) => JSON.stringify(d)).join('\n') + '\n');
   const env = { ...process.env, SANDBOXCTL_AUDIT_LOG: path.join(work, 'audit.jsonl') };
@@ -125,6 +151,22 @@ try {
       if (!run.ok) throw run.error;
       return performance.now() - t;
     });
+    const ahead = await measure('ahead', async () => {
+      const warm = await startContainer(engine, runBody({ spec: p.spec, runId, plugin: { name: p.name, version: p.version }, image: p.image }));
+      const t = performance.now();
+      const run = await runPlugin({ engine, runId, plugin: { name: p.name, version: p.version }, image: p.image, spec: p.spec, config: null, options: {}, input: TINY, effects: p.effects, limits: p.limits, logger, warm: Promise.resolve(warm) });
+      if (!run.ok) throw run.error;
+      return performance.now() - t;
+    });
+    const ledgerRun = (file) => async () => {
+      const r = await timed(process.execPath, [CLI, 'run', file, '--plugins-dir', path.dirname(BUNDLE), '--profile', profile, '--format', 'jsonl', '-o', path.join(work, 'out-ledger.jsonl')], '', env);
+      if (r.code !== 0) throw new Error(`sandboxctl run ${path.basename(file)} failed (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
+      return r.ms;
+    };
+    const without = await measure('ledger0', ledgerRun(bare));
+    const withOne = await measure('ledger1', ledgerRun(withPlugin));
+    const added = withOne.median - without.median;
+    console.log(`  ledger   ${added.toFixed(0).padStart(5)} ms   added by the plugin line (ledger1 - ledger0)`);
     const docker = await measure('docker', async () => {
       const r = await timed('docker', ['run', '--rm', '-i', '--network', 'none', '--runtime', runtime, p.image.id], stream);
       if (r.code !== 0 || !r.stdout.includes('"type":"done"')) throw new Error(`docker run failed (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
@@ -133,6 +175,8 @@ try {
     const ratio = (a) => (a.median / docker.median).toFixed(2);
     console.log(`  ratio cli/docker ${ratio(cli)}x   (Node start-up included; target <= ${TARGET}x)`);
     console.log(`  ratio api/docker ${ratio(api)}x   (one runPlugin() in a running process; target <= ${TARGET}x)`);
+    console.log(`  ratio ahead/docker ${ratio(ahead)}x   (its turn, the container started ahead; target <= ${TARGET}x)`);
+    console.log(`  ratio ledger/docker ${(added / docker.median).toFixed(2)}x   (what one plugin line adds to a ledger run; target <= ${TARGET}x)`);
   }
 } finally {
   await rm(work, { recursive: true, force: true });

@@ -14,9 +14,10 @@ export const MAX_VALIDATION_MESSAGES = 5;
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');
 
 export const AuditEvent = z
-  .enum(['plugin-run', 'refused', 'engine-unavailable', 'interrupted', 'run-summary'])
+  .enum(['plugin-run', 'plugin-discarded', 'refused', 'engine-unavailable', 'interrupted', 'run-summary'])
   .describe(
-    'plugin-run: one plugin execution (whatever its outcome); refused: policy refused a plugin before it ran; ' +
+    'plugin-run: one plugin execution (whatever its outcome); plugin-discarded: a plugin container started ' +
+      'ahead of its turn was removed unused because the chain stopped before it; refused: policy refused a plugin before it ran; ' +
       'engine-unavailable: no engine answered; interrupted: the invocation was stopped by a signal outside a ' +
       'plugin execution; run-summary: the end of an invocation',
   );
@@ -30,6 +31,7 @@ export const OutcomeStatus = z.enum([
   'timeout',
   'oom',
   'interrupted',
+  'discarded',
   'engine-unavailable',
   'error',
 ]);

@@ -109,6 +109,27 @@ export function pluginRunEntry(
   };
 }
 
+/**
+ * A plugin container started ahead of its turn and removed unused: the chain stopped
+ * before it. The runner may have imported the plugin's code; no input reached it.
+ */
+export function discardedEntry(runId: string, ledger: AuditEntry['ledger'], plugin: PluginIdentity, grant: GrantRecord, containerId: string): AuditEntry {
+  return {
+    runId,
+    event: 'plugin-discarded',
+    outcome: { status: 'discarded', exitCode: null, message: `container ${containerId.slice(0, 12)} was started ahead of the plugin's turn and removed unused: the chain stopped before it` },
+    ledger,
+    plugin,
+    profile: grant.profile,
+    capabilities: { granted: grant.granted, denied: [] },
+    specDigest: grant.specDigest,
+    seccompDigest: grant.seccompDigest,
+    runtime: grant.runtime,
+    apparmorApplied: grant.apparmorApplied,
+    limits: grant.limits,
+  };
+}
+
 /** The record that closes an invocation which ran to its end (each plugin has its own before it). */
 export function runSummaryEntry(s: {
   runId: string;

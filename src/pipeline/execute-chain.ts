@@ -8,6 +8,7 @@ import { sortEntries } from '../ledger/sort.js';
 import type { Logger } from '../logger.js';
 import { runPlugin, type PluginRun } from '../run/run-plugin.js';
 import type { RunLimits } from '../run/limits.js';
+import type { WarmPool } from '../run/warm-start.js';
 import type { Effect, PluginError } from '../validate/effects.js';
 import type { PluginLine } from './load-ledger.js';
 
@@ -51,6 +52,10 @@ export interface ChainRequest {
   onStep?: (step: ChainStep, input: readonly Directive[]) => Promise<void>;
   /** How many error-only plugins may run at once. @default 4 */
   concurrency?: number;
+  /** Containers started ahead, by plugin position; a plugin without one gets a new container. */
+  warm?: WarmPool<number>;
+  /** Where stopped containers' removals go, to be awaited by the caller (see RunPluginRequest). */
+  deferRemoval?: (removal: Promise<void>) => void;
 }
 
 export interface ChainRequestWithTail<T> extends ChainRequest {
@@ -83,6 +88,8 @@ export async function executeChain<T = undefined>(req: ChainRequest | ChainReque
       limits: p.limits,
       signal: req.signal,
       logger: req.logger,
+      warm: req.warm?.take(p.position),
+      deferRemoval: req.deferRemoval,
     });
 
   let i = 0;

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { createDirectiveSchemas, type Directive } from '../ledger/directive-schema.js';
 import { OptionsSchema, SourceSchema } from '../protocol/messages.js';
-import { parseJsonLine, splitLines } from '../protocol/framing.js';
+import { parseJsonLine, splitLines, type Line } from '../protocol/framing.js';
 import { StageFailedError } from '../stages/run-stage.js';
 
 export const PluginLineSchema = z.strictObject({
@@ -41,17 +41,21 @@ export const StageErrorSchema = z.strictObject({
 export type StageError = z.infer<typeof StageErrorSchema>;
 const DoneMsg = z.strictObject({ type: z.literal('done'), count: z.number().int().min(0), errors: z.number().int().min(0) });
 
-export interface LoadedLedger {
+/** What the loader knows once the ledger is parsed, before booking: enough to prepare the plugins. */
+export interface LoadedHead {
   options: Record<string, unknown>;
   sandboxOptions: { plugin_sandbox: string | null; plugin_timeout: string | null; plugin_memory_limit: string | null };
   processingMode: 'default' | 'raw';
   pre: string[];
   post: string[];
   plugins: PluginLine[];
-  errors: StageError[];
-  directives: Directive[];
   /** Beancount's hash of the ledger's files (options_map['input_hash']). */
   inputHash: string;
+}
+
+export interface LoadedLedger extends LoadedHead {
+  errors: StageError[];
+  directives: Directive[];
 }
 
 /** Account roots from the ledger's name_* options (Beancount lets a ledger rename them). */
@@ -69,15 +73,29 @@ function fail(line: number, what: string): never {
 
 /** Reads the loader's stream: options, plugins, errors, directives, done, in that order. */
 export async function readLoaderOutput(stdout: AsyncIterable<Buffer>, maxLineBytes = 64 * 1024 * 1024): Promise<LoadedLedger> {
+  const lines = splitLines(stdout, { maxLineBytes })[Symbol.asyncIterator]();
+  const loaded = await readLoader(lines);
+  const extra = await lines.next();
+  if (!extra.done) fail(extra.value.line, 'output after "done"');
+  return loaded;
+}
+
+/**
+ * Reads the loader's messages up to and including "done", leaving the rest of the stream
+ * (a session's later answers) unread. `onHead` is called as soon as options and plugins are in.
+ */
+export async function readLoader(lines: AsyncIterator<Line>, onHead?: (head: LoadedHead) => void): Promise<LoadedLedger> {
   let opts: z.infer<typeof OptionsMsg> | undefined;
   let plugins: z.infer<typeof PluginsMsg> | undefined;
+  let head: LoadedHead | undefined;
   let directiveSchema: z.ZodType<Directive> | undefined;
   const errors: StageError[] = [];
   const directives: Directive[] = [];
-  let done = false;
-  for await (const line of splitLines(stdout, { maxLineBytes })) {
+  for (;;) {
+    const next = await lines.next();
+    if (next.done) break;
+    const line = next.value;
     const raw = parseJsonLine(line) as { type?: unknown };
-    if (done) fail(line.line, 'output after "done"');
     switch (raw?.type) {
       case 'options': {
         const r = OptionsMsg.safeParse(raw);
@@ -89,7 +107,18 @@ export async function readLoaderOutput(stdout: AsyncIterable<Buffer>, maxLineByt
       case 'plugins': {
         const r = PluginsMsg.safeParse(raw);
         if (!r.success) fail(line.line, r.error.message);
+        if (!opts) fail(line.line, 'plugins before the options');
         plugins = r.data;
+        head = {
+          options: opts.options,
+          sandboxOptions: opts.sandbox,
+          processingMode: plugins.processing_mode,
+          pre: plugins.pre,
+          post: plugins.post,
+          plugins: plugins.plugins,
+          inputHash: opts.input_hash,
+        };
+        onHead?.(head);
         break;
       }
       case 'error': {
@@ -99,7 +128,7 @@ export async function readLoaderOutput(stdout: AsyncIterable<Buffer>, maxLineByt
         break;
       }
       case 'directive': {
-        if (!directiveSchema) fail(line.line, 'a directive before the options');
+        if (!directiveSchema || !head) fail(line.line, 'a directive before the options and plugins');
         const msg = raw as { index?: unknown; directive?: unknown };
         if (msg.index !== directives.length) fail(line.line, `directive index ${String(msg.index)}, expected ${directives.length}`);
         const r = directiveSchema.safeParse(msg.directive);
@@ -110,24 +139,13 @@ export async function readLoaderOutput(stdout: AsyncIterable<Buffer>, maxLineByt
       case 'done': {
         const r = DoneMsg.safeParse(raw);
         if (!r.success) fail(line.line, r.error.message);
+        if (!head) fail(line.line, '"done" before the options and plugins');
         if (r.data.count !== directives.length || r.data.errors !== errors.length) fail(line.line, 'counts do not match what was sent');
-        done = true;
-        break;
+        return { ...head, errors, directives };
       }
       default:
         fail(line.line, `unexpected message type ${JSON.stringify(raw?.type)}`);
     }
   }
-  if (!opts || !plugins || !done) fail(0, 'the stream ended before "done"');
-  return {
-    options: opts.options,
-    sandboxOptions: opts.sandbox,
-    processingMode: plugins.processing_mode,
-    pre: plugins.pre,
-    post: plugins.post,
-    plugins: plugins.plugins,
-    errors,
-    directives,
-    inputHash: opts.input_hash,
-  };
+  return fail(0, 'the stream ended before "done"');
 }

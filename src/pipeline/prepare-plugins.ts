@@ -6,9 +6,8 @@ import type { Logger } from '../logger.js';
 import type { HostFacts } from '../policy/grant.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { preparePlugin, type StepPreparation } from '../run/chain.js';
-import { defaultMaxResults } from '../run/limits.js';
 import type { Catalogue } from './catalogue.js';
-import type { LoadedLedger, PluginLine } from './load-ledger.js';
+import type { LoadedHead, PluginLine } from './load-ledger.js';
 
 export interface LedgerPrepareContext {
   engine: Engine;
@@ -31,13 +30,13 @@ function missingBundle(line: PluginLine, ctx: LedgerPrepareContext): StepPrepara
 }
 
 /** The ledger's own sandbox options, as loadPolicy takes them. */
-export function ledgerSandboxOptions(loaded: LoadedLedger): Record<string, string> {
+export function ledgerSandboxOptions(loaded: Pick<LoadedHead, 'sandboxOptions'>): Record<string, string> {
   const raw: Record<string, string> = {};
   for (const [k, v] of Object.entries(loaded.sandboxOptions)) if (typeof v === 'string') raw[k] = v;
   return raw;
 }
 
-export async function preparePlugins(loaded: LoadedLedger, ctx: LedgerPrepareContext): Promise<StepPreparation[]> {
+export async function preparePlugins(loaded: Pick<LoadedHead, 'plugins'>, ctx: LedgerPrepareContext): Promise<StepPreparation[]> {
   const runners = new Map<string, ImageInfo>();
   const out: StepPreparation[] = [];
   for (const [position, line] of loaded.plugins.entries()) {
@@ -46,13 +45,7 @@ export async function preparePlugins(loaded: LoadedLedger, ctx: LedgerPrepareCon
       out.push(missingBundle(line, ctx));
       continue;
     }
-    const step = await preparePlugin({ bundleDir: entry.dir, line, position }, { ...ctx, ledgerDir: ctx.ledgerDir }, runners);
-    if (step.ok) {
-      // a results cap in proportion to this ledger, within the grant's
-      const limits = step.plugin.limits;
-      step.plugin.limits = { ...limits, maxResults: Math.min(limits.maxResults, defaultMaxResults(loaded.directives.length)) };
-    }
-    out.push(step);
+    out.push(await preparePlugin({ bundleDir: entry.dir, line, position }, { ...ctx, ledgerDir: ctx.ledgerDir }, runners));
   }
   return out;
 }

@@ -1,21 +1,21 @@
 // `sandboxctl run main.beancount`: Beancount loads the ledger in a trusted container,
-// the ledger's plugins run sandboxed one by one, Beancount validates the result in a
-// trusted container, and only then is anything written.
+// the ledger's plugins run sandboxed one by one, Beancount validates the result in the
+// same trusted container, and only then is anything written. Plugin containers are
+// started while the loader still books, each waiting for its turn.
 import type { Engine } from '../engine/engine.js';
 import { InternalError, InterruptedError, SandboxctlError } from '../errors.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import { sortEntries } from '../ledger/sort.js';
 import type { Logger } from '../logger.js';
-import { runStage } from '../stages/run-stage.js';
-import { LEDGER_MOUNT, stageBody } from '../stages/stage-body.js';
-import path from 'node:path';
+import type { StepPreparation } from '../run/chain.js';
+import { defaultMaxResults } from '../run/limits.js';
+import { runBody } from '../run/run-plugin.js';
+import { WarmPool } from '../run/warm-start.js';
 import type { CheckedSeccomp } from '../spec/seccomp.js';
 import { ledgerError, pluginError, sandboxError, type RunError } from './diagnostics.js';
-import { executeChain, type ChainStep } from './execute-chain.js';
-import type { StepPreparation } from '../run/chain.js';
-import { readLoaderOutput, type LoadedLedger } from './load-ledger.js';
-import { mapDirectivePaths, mapOptionPaths, mountMapper } from './paths.js';
-import { finalize, type TrustedStageContext } from './trusted-stages.js';
+import { executeChain, type ChainStep, type PreparedPlugin } from './execute-chain.js';
+import type { LoadedHead, LoadedLedger } from './load-ledger.js';
+import { TrustedSession, type Finalized } from './trusted-session.js';
 
 export type Preparation = StepPreparation;
 
@@ -35,11 +35,15 @@ export interface LedgerRunRequest {
   /** uid:gid the loader reads the ledger as (the ledger's owner, never root). */
   loaderUser?: string;
   /** Resolves each plugin line to a bundle, a grant and a container spec, or a refusal. */
-  prepare: (loaded: LoadedLedger) => Promise<Preparation[]>;
+  prepare: (head: LoadedHead) => Promise<Preparation[]>;
   /** Audit hook: every plugin execution, in ledger order. */
   onStep?: (step: ChainStep, input: readonly Directive[]) => Promise<void>;
   /** Audit hook: every refusal, before anything runs. */
   onRefusal?: (p: Extract<Preparation, { ok: false }>) => Promise<void>;
+  /** Audit hook: a plugin container started ahead whose turn never came (the chain stopped). */
+  onDiscard?: (plugin: PreparedPlugin, containerId: string) => Promise<void>;
+  /** A new file to write the final ledger to, in Beancount syntax (printed by the trusted session). */
+  printTo?: string;
 }
 
 export type LedgerRunStatus = 'ok' | 'errors' | 'refused' | 'violation';
@@ -55,69 +59,72 @@ export interface LedgerRunResult {
 }
 
 export async function runLedger(req: LedgerRunRequest): Promise<LedgerRunResult> {
-  const t = Date.now();
-  const timings: Record<string, number> = {};
-  const ledgerDir = path.dirname(req.ledgerPath);
-  const map = mountMapper(LEDGER_MOUNT, ledgerDir);
-  const stage: TrustedStageContext = {
+  const session = await TrustedSession.open({
     engine: req.engine,
     runId: req.runId,
+    ledgerPath: req.ledgerPath,
     imageId: req.runner.id,
-    imageRef: req.runner.ref,
-    options: {},
-    signal: req.signal,
     logger: req.logger,
+    signal: req.signal,
     timeoutMs: req.stageTimeoutMs,
     memoryBytes: req.stageMemoryBytes,
     seccomp: req.seccomp,
     apparmor: req.apparmor,
-  };
-
-  // 1. Beancount parses and books, without running the ledger's plugins
-  const loadedRaw = await runStage({
-    engine: req.engine,
-    name: 'load',
-    timeoutMs: req.stageTimeoutMs,
-    signal: req.signal,
-    logger: req.logger,
-    body: stageBody({
-      imageId: req.runner.id,
-      cmd: ['load', '--ledger', `${LEDGER_MOUNT}/${path.basename(req.ledgerPath)}`],
-      kind: 'loader',
-      runId: req.runId,
-      ledgerDir,
-      user: req.loaderUser,
-      memoryBytes: req.stageMemoryBytes,
-      timeoutMs: req.stageTimeoutMs,
-      seccomp: req.seccomp,
-      apparmor: req.apparmor,
-    }),
-    consume: (out) => readLoaderOutput(out),
+    user: req.loaderUser,
   });
-  timings.loadMs = Date.now() - t;
-  const l = loadedRaw.value;
-  const mapSource = (s: { filename: string; lineno: number } | null) => (s ? { ...s, filename: map(s.filename) } : s);
-  const loaded: LoadedLedger = {
-    ...l,
-    options: mapOptionPaths(l.options, map),
-    directives: sortEntries(l.directives.map((d) => mapDirectivePaths(d, map))),
-    // Beancount's messages name files too ("File ... does not exist"): speak of the host's paths
-    errors: l.errors.map((e) => ({ ...e, source: mapSource(e.source), message: e.message.split(`${LEDGER_MOUNT}/`).join(`${ledgerDir}/`) })),
-    plugins: l.plugins.map((p) => ({ ...p, filename: p.filename === null ? null : map(p.filename) })),
-  };
-  stage.options = loaded.options;
-  const errors: RunError[] = loaded.errors.map(ledgerError);
+  const warm = new WarmPool<number>(req.logger);
+  const byPosition = new Map<number, PreparedPlugin>();
+  const removals: Array<Promise<void>> = [];
+  try {
+    return await runInSession(req, session, warm, byPosition, (r) => removals.push(r));
+  } finally {
+    // each plugin's container is removed while the next one runs; none outlives the run
+    await Promise.all(removals);
+    for (const d of await warm.dispose()) {
+      req.logger.info({ plugin: byPosition.get(d.key)?.name, containerId: d.containerId?.slice(0, 12) }, 'removed a plugin container started ahead: its turn never came');
+      if (d.containerId) await req.onDiscard?.(byPosition.get(d.key)!, d.containerId);
+    }
+    await session.close();
+  }
+}
+
+async function runInSession(
+  req: LedgerRunRequest,
+  session: TrustedSession,
+  warm: WarmPool<number>,
+  byPosition: Map<number, PreparedPlugin>,
+  deferRemoval: (removal: Promise<void>) => void,
+): Promise<LedgerRunResult> {
+  const t = Date.now();
+  const timings: Record<string, number> = {};
+
+  // 1. Beancount parses (the plugin lines come first), then books, without running the ledger's plugins
+  const head = await session.head;
+  timings.parseMs = Date.now() - t;
 
   // 2. every plugin is resolved and granted before any runs: one refusal, nothing runs
-  const prepared = await req.prepare(loaded);
+  const prepared = await req.prepare(head);
   const refused = prepared.filter((p): p is Extract<Preparation, { ok: false }> => !p.ok);
   if (refused.length > 0) {
+    const loaded = await loadedSorted(session);
     for (const r of refused) await req.onRefusal?.(r);
-    errors.push(...refused.map((r) => sandboxError(r.error, r.line.name, r.line)));
+    const errors: RunError[] = [...loaded.errors.map(ledgerError), ...refused.map((r) => sandboxError(r.error, r.line.name, r.line))];
     return { status: 'refused', errors, loaded, steps: [], timings };
   }
   const plugins = prepared.map((p) => (p as Extract<Preparation, { ok: true }>).plugin);
-  timings.prepareMs = Date.now() - t - timings.loadMs;
+  for (const p of plugins) {
+    byPosition.set(p.position, p);
+    warm.start(p.position, req.engine, runBody({ spec: p.spec, runId: req.runId, plugin: { name: p.name, version: p.version }, image: p.image }));
+  }
+  timings.prepareMs = Date.now() - t - timings.parseMs;
+
+  const loaded = await loadedSorted(session);
+  timings.loadMs = Date.now() - t;
+  // a results cap in proportion to this ledger, within each grant's
+  for (const p of plugins) p.limits = { ...p.limits, maxResults: Math.min(p.limits.maxResults, defaultMaxResults(loaded.directives.length)) };
+  const errors: RunError[] = loaded.errors.map(ledgerError);
+  // what the session loaded travels back to it by reference
+  const loadedIndex = new Map<Directive, number>(loaded.directives.map((d, i) => [d, loaded.loaderIndex[i]!]));
 
   // 3. the chain: each plugin in its own container, seeing the previous one's output;
   // 4. Beancount's post-plugin ops and validation on the result, started as soon as it is known
@@ -130,9 +137,15 @@ export async function runLedger(req: LedgerRunRequest): Promise<LedgerRunResult>
     signal: req.signal,
     logger: req.logger,
     onStep: req.onStep,
-    tail: (output) => finalize(stage, output),
+    warm,
+    deferRemoval,
+    tail: (output): Promise<FinalizeOutcome> =>
+      session.finalize(output, loadedIndex, req.printTo).then(
+        (f) => ({ ok: true as const, ...f }),
+        (error: unknown) => ({ ok: false as const, error: error as Error }),
+      ),
   });
-  timings.chainMs = Date.now() - t - timings.loadMs - timings.prepareMs;
+  timings.chainMs = Date.now() - t - timings.loadMs;
   errors.push(...chain.errors.map(pluginError));
   if (chain.failed || !chain.output) {
     const f = chain.failed!;
@@ -147,6 +160,16 @@ export async function runLedger(req: LedgerRunRequest): Promise<LedgerRunResult>
   for (const e of fin.errors) errors.push(ledgerError({ type: 'error', message: e.message, source: e.source, index: e.index }));
   timings.totalMs = Date.now() - t;
   return { status: errors.length ? 'errors' : 'ok', directives: fin.output, errors, loaded, steps: chain.steps, timings };
+}
+
+type FinalizeOutcome = ({ ok: true } & Finalized) | { ok: false; error: Error };
+
+/** The loader's directives in Beancount's order, each with its index in what the loader sent. */
+async function loadedSorted(session: TrustedSession): Promise<LoadedLedger & { loaderIndex: number[] }> {
+  const l = await session.loaded;
+  const position = new Map<Directive, number>(l.directives.map((d, i) => [d, i]));
+  const directives = sortEntries(l.directives);
+  return { ...l, directives, loaderIndex: directives.map((d) => position.get(d)!) };
 }
 
 // runPlugin reports what a plugin did as typed errors; anything else is the engine failing under it

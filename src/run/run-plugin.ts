@@ -17,6 +17,7 @@ import { pluginContainerBody } from './container-body.js';
 import type { RunLimits } from './limits.js';
 import { HeadTailCapture, type CapturedText } from './stderr-capture.js';
 import { UsageSampler, type ResourceUsage } from './usage-sampler.js';
+import type { WarmContainer } from './warm-start.js';
 
 export interface PluginRef {
   name: string;
@@ -45,6 +46,16 @@ export interface RunPluginRequest {
   messageSchema?: z.ZodType<PluginMessage>;
   /** Clock for durations (milliseconds). */
   clock?: () => number;
+  /**
+   * A container already started from this plugin's body (src/run/warm-start.ts): the run
+   * uses it instead of creating one; its timeout counts from when the input starts.
+   */
+  warm?: Promise<WarmContainer>;
+  /**
+   * Given, the stopped container's removal is handed over instead of awaited, so what
+   * follows need not wait for it; the caller must await it before it returns.
+   */
+  deferRemoval?: (removal: Promise<void>) => void;
 }
 
 /** What is known about an execution, whatever its outcome (for the audit). */
@@ -127,6 +138,11 @@ function withStderr(message: string, stderr: HeadTailCapture): string {
   return tail ? `${message}\n--- plugin stderr (last lines) ---\n${tail}` : message;
 }
 
+/** The body a plugin's container is created from: the policy's spec with our stdio and labels. */
+export function runBody(req: Pick<RunPluginRequest, 'spec' | 'runId' | 'plugin' | 'image'>): CreateContainerBody {
+  return pluginContainerBody(req.spec, { runId: req.runId, plugin: req.plugin.name, imageId: req.image.id });
+}
+
 /** Runs one plugin; never throws for what the plugin does (see `ok`), and always removes its container. */
 export async function runPlugin(req: RunPluginRequest): Promise<PluginRun> {
   const clock = req.clock ?? Date.now;
@@ -134,7 +150,7 @@ export async function runPlugin(req: RunPluginRequest): Promise<PluginRun> {
   const name = req.plugin.name;
   let log = req.logger.child({ plugin: name });
   const stderr = new HeadTailCapture(req.limits.maxStderrBytes);
-  const body = pluginContainerBody(req.spec, { runId: req.runId, plugin: name, imageId: req.image.id });
+  const body = runBody(req);
   const report: RunReport = {
     plugin: req.plugin,
     imageId: req.image.id,
@@ -160,24 +176,31 @@ export async function runPlugin(req: RunPluginRequest): Promise<PluginRun> {
       { plugin: name, inputCount: input.length, allowed: req.effects, maxResults: req.limits.maxResults, maxErrors: req.limits.maxErrors },
       (i) => input[i],
     );
-    req.signal?.throwIfAborted();
-    handle = await req.engine.createContainer(body);
+    let warm: WarmContainer | undefined;
+    if (req.warm) {
+      warm = await req.warm;
+      handle = warm.handle;
+    } else {
+      req.signal?.throwIfAborted();
+      handle = await req.engine.createContainer(body);
+    }
     report.containerId = handle.id;
     log = log.child({ containerId: handle.id.slice(0, 12) });
-    log.debug({ image: req.image.ref, inputCount: input.length }, 'container created');
+    log.debug({ image: req.image.ref, inputCount: input.length, startedAhead: !!warm }, 'container ready');
     req.signal?.throwIfAborted();
-    error = await drive(req, handle, input, tracker, stderr, report, log);
+    error = await drive(req, handle, input, tracker, stderr, report, log, warm?.streams);
   } catch (err) {
     error = err instanceof Error ? err : new Error(String(err));
   } finally {
     if (handle) {
-      try {
-        await handle.remove();
-        log.debug('container removed');
-      } catch (err) {
+      const h = handle;
+      const removal = h.remove().then(
+        () => log.debug('container removed'),
         // the run's outcome stands; `sandboxctl gc` finds what could not be removed by its labels
-        log.error({ err }, 'could not remove the plugin container; `sandboxctl gc` will');
-      }
+        (err: unknown) => log.error({ err }, 'could not remove the plugin container; `sandboxctl gc` will'),
+      );
+      if (req.deferRemoval) req.deferRemoval(removal);
+      else await removal;
     }
   }
   report.durationMs = clock() - t0;
@@ -200,9 +223,10 @@ async function drive(
   stderr: HeadTailCapture,
   report: RunReport,
   log: Logger,
+  started?: ContainerStreams,
 ): Promise<Error | undefined> {
   const { limits, plugin } = req;
-  const streams: ContainerStreams = await handle.attach();
+  const streams: ContainerStreams = started ?? (await handle.attach());
   const ignore = () => {};
   // errors on these streams are expected when we cut them off; outcomes are decided below
   (streams.stdout as NodeJS.EventEmitter).on('error', ignore);
@@ -256,7 +280,7 @@ async function drive(
       else fail(err instanceof Error ? err : new Error(String(err)));
     });
 
-    await handle.start();
+    if (!started) await handle.start();
     sampler.start();
     timer = setTimeout(() => fail(timeoutViolation(plugin.name, limits.timeoutMs, tracker.done, stderr)), limits.timeoutMs);
 

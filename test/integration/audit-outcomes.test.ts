@@ -448,6 +448,34 @@ describe('sandboxctl run LEDGER: every ending leaves exactly its audit records',
     await expectNoContainersOf(p!.runId);
   });
 
+  it('a crash before a later plugin\'s turn: that plugin\'s container, started ahead, is discarded, recorded and removed', async () => {
+    const { ledger, args } = ledgerArgs('crash-then-builtin');
+    const r = await sandboxctl(args);
+    expect(r.code, r.stderr).toBe(4);
+    expectSequence(r, [
+      ['plugin-run', 'crash', 4, 'crash'],
+      ['plugin-discarded', 'discarded', null, null],
+      ['run-summary', 'violation', 4, null],
+    ]);
+    await expectInvocationFields(r, { path: ledger, sha256: await sha256(ledger) });
+    const [, d, s] = r.records;
+    const builtin = path.join(ROOT, 'plugins', 'beancount.plugins.implicit_prices');
+    const bundle = await loadBundle(builtin);
+    expect(d!.plugin).toEqual({ name: 'beancount.plugins.implicit_prices', version: bundle.manifest.version, bundleHash: bundle.digest });
+    const plan = await planOf(builtin, 'standard', [], LEDGERS);
+    expect(d!.profile).toBe('standard');
+    expect(d!.runtime).toBe(plan.decision.ociRuntime);
+    expect(d!.specDigest).toMatch(SHA256);
+    expect(d!.outcome.message).toMatch(/started ahead .* removed unused/);
+    expect(d).toMatchObject({ imageId: null, usage: null, io: null, effects: null });
+    // the engine did create it (so it was really started ahead) and it is gone
+    const created = (await containersCreatedBy(r.pid, r.t0, r.t1)).map((c) => c[Labels.plugin]);
+    expect(created).toEqual(expect.arrayContaining(['test.crash', 'beancount.plugins.implicit_prices']));
+    expectSummary(s!, 'standard', LEDGER_DIRECTIVES);
+    await expectIntact(r);
+    await expectNoContainersOf(s!.runId);
+  });
+
   it('a plugin-reported error: plugin-run ok (the error counted) and a run-summary ok with exit 1', async () => {
     const { ledger, out, args } = ledgerArgs('plugin-error');
     const r = await sandboxctl(args);

@@ -3,7 +3,8 @@
 Stages:
   plugin   --module NAME | [--bundle DIR] --entrypoint PATH [--name NAME]
                                                              run one Beancount plugin (protocol v1)
-  load     --ledger PATH                                     parse + book a ledger (trusted)
+  load     --ledger PATH [--host-dir DIR] [--session]       parse + book a ledger (trusted); with
+                                                             --session, then finalize and print
   finalize                                                   post ops + validation (trusted)
   print    [--display-context]                               directives -> Beancount syntax (trusted)
 
@@ -31,6 +32,10 @@ def main(argv):
                                   'before the input arrives; else the header names it')
     p = sub.add_parser('load')
     p.add_argument('--ledger', required=True, help='absolute path of the ledger file')
+    p.add_argument('--host-dir', help="the host directory mounted at the ledger's directory: "
+                                      'filenames are reported as host paths')
+    p.add_argument('--session', action='store_true',
+                   help='after loading, finalize (and print) the chain result the host sends')
     sub.add_parser('finalize')
     p = sub.add_parser('print')
     p.add_argument('--display-context', action='store_true',

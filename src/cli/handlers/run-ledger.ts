@@ -13,14 +13,12 @@ import { newRunId } from '../../ids.js';
 import { loadPolicy } from '../../policy/load-policy.js';
 import { hostFacts } from '../../policy/host-facts.js';
 import type { Notice } from '../../policy/ledger-options.js';
-import { outcomeOf, pluginRunEntry, refusedEntry, runSummaryEntry } from '../../pipeline/audit-entry.js';
+import { discardedEntry, outcomeOf, pluginRunEntry, refusedEntry, runSummaryEntry } from '../../pipeline/audit-entry.js';
 import { pluginDirs, readCatalogue } from '../../pipeline/catalogue.js';
 import type { RunError } from '../../pipeline/diagnostics.js';
 import { ledgerSandboxOptions, preparePlugins } from '../../pipeline/prepare-plugins.js';
 import type { PreparedStep } from '../../run/chain.js';
-import type { CheckedSeccomp } from '../../spec/seccomp.js';
 import { runLedger, type LedgerRunResult } from '../../pipeline/run-ledger.js';
-import { printLedger } from '../../pipeline/trusted-stages.js';
 import type { CliContext, CommandResult } from '../context.js';
 import { pingOrAudit, sha256File } from './run-common.js';
 
@@ -72,6 +70,7 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
   const audit = await openInvocationAuditLog({ flag: o.auditLog, env: ctx.env, argv: ctx.argv, clock: ctx.now });
   const t0 = Date.now();
   let result: LedgerRunResult | undefined;
+  let staged: { dir: string; file: string } | undefined;
   try {
     const engine = ctx.engine();
     await pingOrAudit(engine, audit, runId, ledger);
@@ -82,6 +81,7 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
     const runner = await requireRunnerImage(engine, { root: ctx.root }, 'python');
     const catalogue = await readCatalogue(pluginDirs(o.pluginsDir, ctx.env, ctx.root));
     const prepared = new Map<number, PreparedStep>();
+    staged = await stageOutput(output);
 
     result = await runLedger({
       engine,
@@ -105,6 +105,11 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
         const p = prepared.get(step.plugin.position)!;
         await audit.append(pluginRunEntry(runId, ledger, p.identity, p.record, step.run, input));
       },
+      onDiscard: async (plugin, containerId) => {
+        const p = prepared.get(plugin.position)!;
+        await audit.append(discardedEntry(runId, ledger, p.identity, p.record, containerId));
+      },
+      printTo: o.format === 'beancount' ? staged.file : undefined,
       onRefusal: async (r) => {
         // the refused bundle is named by its version and hash too (none when it is not installed)
         await audit.append(refusedEntry(runId, ledger, r.identity, r.profile ?? ceiling.profile.name, r.error));
@@ -122,7 +127,7 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
     result.errors.unshift(...notices.values());
     const exitCode = STATUS_EXIT[result.status];
     if (result.directives && (result.status === 'ok' || result.status === 'errors')) {
-      await writeOutput(ctx, result.directives, result.loaded.options, runner, runId, o.format, output, { seccomp: ceiling.seccompChecked, apparmor: host.apparmor });
+      await writeOutput(staged, result.directives, o.format, output);
     }
     await audit.append(
       runSummaryEntry({
@@ -147,40 +152,25 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
     }
     throw err;
   } finally {
+    if (staged) await rm(staged.dir, { recursive: true, force: true });
     await audit.close();
   }
 }
 
-/** Writes the result next to its destination and renames it into place: never a partial file. */
-async function writeOutput(
-  ctx: CliContext,
-  directives: Directive[],
-  options: Record<string, unknown>,
-  runner: { id: string; tags: string[] },
-  runId: string,
-  format: 'beancount' | 'jsonl',
-  output: string | undefined,
-  confinement: { seccomp: CheckedSeccomp; apparmor: boolean },
-): Promise<void> {
+/** The result is made next to its destination and renamed into place: never a partial file. */
+async function stageOutput(output: string | undefined): Promise<{ dir: string; file: string }> {
   const dir = await mkdtemp(path.join(output ? path.dirname(output) : os.tmpdir(), '.sandboxctl-out-'));
-  const tmp = path.join(dir, 'out');
-  try {
-    if (format === 'jsonl') await writeFile(tmp, directives.map((d) => JSON.stringify(d)).join('\n') + (directives.length ? '\n' : ''));
-    else {
-      await printLedger(
-        { engine: ctx.engine(), runId, imageId: runner.id, imageRef: runner.tags[0] ?? runner.id, options, signal: ctx.signal, logger: ctx.logger, timeoutMs: 300_000, memoryBytes: 2 * 1024 ** 3, ...confinement },
-        directives,
-        tmp,
-      );
+  return { dir, file: path.join(dir, 'out') };
+}
+
+/** Puts the staged result in place (or on stdout); the printed ledger is already in the staged file. */
+async function writeOutput(staged: { file: string }, directives: Directive[], format: 'beancount' | 'jsonl', output: string | undefined): Promise<void> {
+  if (format === 'jsonl') await writeFile(staged.file, directives.map((d) => JSON.stringify(d)).join('\n') + (directives.length ? '\n' : ''));
+  if (output) await rename(staged.file, output);
+  else {
+    for await (const chunk of createReadStream(staged.file)) {
+      if (!process.stdout.write(chunk)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
     }
-    if (output) await rename(tmp, output);
-    else {
-      for await (const chunk of createReadStream(tmp)) {
-        if (!process.stdout.write(chunk)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
-      }
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 }
 

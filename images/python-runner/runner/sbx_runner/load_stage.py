@@ -1,7 +1,12 @@
 """The trusted loader stage: parse and book a ledger with Beancount 2.3.5, run Beancount's own
 pre-plugin ops, and hand the host everything it needs to run the ledger's plugins sandboxed.
 
-Output (JSON lines on the private stdout), in this order:
+With --host-dir, every filename is mapped from the ledger's mount to that host directory.
+With --session, the stage then stays up to finalize and print the chain's result
+(session.py): the ledger is decoded once per run, here.
+
+Output (JSON lines on the private stdout), in this order (options and plugins are sent
+and flushed as soon as the ledger is parsed, before booking):
   {"type":"options", "options":{...}, "sandbox":{...}, "input_hash":s}
   {"type":"plugins", "processing_mode":s, "pre":[names run here], "plugins":[{name,config,filename,lineno}],
    "post":[names the finalizer runs]}
@@ -20,6 +25,8 @@ from beancount.parser import booking, grammar, options
 from .codec import encode_directive
 from .errors import error_message
 from .options_codec import encode_options
+from .paths import NoMap, PathMap
+from . import session
 from .transform import run_plugin
 
 # Ledger options of the plugin sandboxing design. Beancount does not know them; they are
@@ -58,47 +65,65 @@ def _plugin_list(options_map):
     return out
 
 
-def load(ledger_path):
-    """Returns (entries, errors, options_map, sandbox, plugin info), as Beancount's _load would
-    have them just before the ledger's own plugins run."""
+def parse(ledger_path):
+    """Parses the ledger and its includes: (entries, errors, options_map, sandbox options)."""
     _register_sandbox_options()
     _record_plugin_sources()
     path = os.path.normpath(os.path.abspath(ledger_path))
-
     entries, parse_errors, options_map = loader._parse_recursive([(path, True)], None, None)
-    entries.sort(key=data.entry_sortkey)
-    entries, balance_errors = booking.book(entries, options_map)
-    parse_errors.extend(balance_errors)
-    errors = list(parse_errors)
-
     sandbox = {name: options_map.pop(name, None) for name in SANDBOX_OPTIONS}
+    return entries, list(parse_errors), options_map, sandbox
+
+
+def plugin_info(options_map):
     mode = options_map['plugin_processing_mode']
     if mode == 'default':
         pre = [name for name, _ in loader.DEFAULT_PLUGINS_PRE]
         post = [name for name, _ in loader.DEFAULT_PLUGINS_POST]
-        for name, config in loader.DEFAULT_PLUGINS_PRE:
-            entries, errs = run_plugin(lambda name=name: importlib.import_module(name), name, config,
-                                       entries, options_map)
-            errors.extend(errs)
     elif mode == 'raw':
         pre, post = [], []
     else:
         raise ValueError('invalid plugin_processing_mode {!r}'.format(mode))
-    plugins = {'processing_mode': mode, 'pre': pre, 'plugins': _plugin_list(options_map), 'post': post}
-    input_hash = loader.compute_input_hash(options_map['include'])
-    return entries, errors, options_map, sandbox, plugins, input_hash
+    return {'processing_mode': mode, 'pre': pre, 'plugins': _plugin_list(options_map), 'post': post}
+
+
+def book(entries, errors, options_map):
+    """Sorts, books and runs Beancount's own pre-plugin ops, as Beancount's _load does just
+    before the ledger's plugins. Returns (entries, errors)."""
+    entries.sort(key=data.entry_sortkey)
+    entries, balance_errors = booking.book(entries, options_map)
+    errors.extend(balance_errors)
+    if options_map['plugin_processing_mode'] == 'default':
+        for name, config in loader.DEFAULT_PLUGINS_PRE:
+            entries, errs = run_plugin(lambda name=name: importlib.import_module(name), name, config,
+                                       entries, options_map)
+            errors.extend(errs)
+    return entries, errors
 
 
 def main(channel, args):
     # cyclic GC over the freshly parsed objects costs more than the parse (nothing here is cyclic)
     gc.disable()
-    entries, errors, options_map, sandbox, plugins, input_hash = load(args.ledger)
-    channel.send({'type': 'options', 'options': encode_options(options_map), 'sandbox': sandbox,
-                  'input_hash': input_hash})
+    ledger = os.path.normpath(os.path.abspath(args.ledger))
+    paths = PathMap(os.path.dirname(ledger), args.host_dir) if args.host_dir else NoMap()
+    entries, errors, options_map, sandbox = parse(ledger)
+    plugins = plugin_info(options_map)
+    for p in plugins['plugins']:
+        p['filename'] = paths.path(p['filename'])
+    # the host learns the plugin lines now, and starts their containers while booking goes on
+    channel.send({'type': 'options', 'options': paths.options(encode_options(options_map)),
+                  'sandbox': sandbox, 'input_hash': loader.compute_input_hash(options_map['include'])})
     channel.send(dict(type='plugins', **plugins))
+    channel.flush()
+
+    entries, errors = book(entries, errors, options_map)
     by_id = {id(e): i for i, e in enumerate(entries)}
     for err in errors:
-        channel.send(error_message(err, lambda e: by_id.get(id(e)), with_kind=True))
+        channel.send(paths.error(error_message(err, lambda e: by_id.get(id(e)), with_kind=True)))
+    entries = paths.entries(entries)
     for i, e in enumerate(entries):
         channel.send({'type': 'directive', 'index': i, 'directive': encode_directive(e)})
     channel.send({'type': 'done', 'count': len(entries), 'errors': len(errors)})
+    channel.flush()
+    if args.session:
+        session.serve(channel, entries, options_map, args)

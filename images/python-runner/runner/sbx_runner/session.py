@@ -1,0 +1,109 @@
+"""The rest of a trusted loader session: after the loader's "done", the host sends the
+chain's result as references into what was loaded plus the directives plugins made or
+changed; this stage runs Beancount's post-plugin ops and validation on it (finalize_stage)
+and, when asked, prints it (print_stage). Nothing the loader made is decoded again.
+
+Host -> stage (stdin), once; end of input instead means there is nothing to finalize:
+  {"type":"finalize", "count":N, "print":bool, "display_context":bool}
+  {"type":"directive", "index":k, "ref":i}        the loader's directive i, unchanged
+  {"type":"directive", "index":k, "directive":D}  any other directive (protocol v1 JSON)
+  {"type":"end"}
+Stage -> host: what a plugin sends about its input (keep, modify, insert, delete, error
+with "kind", done), then, when printing, {"type":"text","text":s}... and {"type":"end"}.
+"""
+import io
+import sys
+
+from .channel import ProtocolError, read_lines
+from .codec import decode_directive, encode_directive
+from .effects import _place_deletes, _slot_key, to_messages
+from .errors import error_message
+from .finalize_stage import finalize
+from .print_stage import print_entries
+
+TEXT_CHUNK = 1 << 20
+
+
+def read_request(stream, loaded):
+    """Reads the finalize request. Returns (request, directives) or None at end of input."""
+    lines = read_lines(stream)
+    try:
+        n, req = next(lines)
+    except StopIteration:
+        return None
+    if req['type'] != 'finalize':
+        raise ProtocolError('line {}: expected "finalize", found type {!r}'.format(n, req['type']))
+    count = req.get('count')
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ProtocolError('finalize: "count" must be a non-negative integer')
+    out = []
+    for n, msg in lines:
+        if msg['type'] == 'end':
+            if len(out) != count:
+                raise ProtocolError('line {}: end after {} directives, expected {}'.format(n, len(out), count))
+            return req, out
+        if msg['type'] != 'directive' or msg.get('index') != len(out):
+            raise ProtocolError('line {}: expected directive {}'.format(n, len(out)))
+        ref = msg.get('ref')
+        if ref is not None:
+            if not isinstance(ref, int) or isinstance(ref, bool) or not 0 <= ref < len(loaded):
+                raise ProtocolError('line {}: ref {!r} is not a loaded directive'.format(n, ref))
+            out.append(loaded[ref])
+        else:
+            out.append(decode_directive(msg['directive']))
+    raise ProtocolError('input ended inside the finalize request')
+
+
+def trusted_effects(inputs, outputs):
+    """Ops as effects.compute_effects gives them, for trusted code that never mutates an entry
+    in place (Beancount's post ops replace what they change): identity means unchanged."""
+    by_id = {id(e): i for i, e in enumerate(inputs)}
+    claimed = [False] * len(inputs)
+    fresh = []
+    for e in outputs:
+        i = by_id.get(id(e))
+        if i is not None and not claimed[i]:
+            claimed[i] = True
+            fresh.append(None)
+        else:
+            fresh.append(e)
+    free = {}
+    for i, e in enumerate(inputs):
+        if not claimed[i]:
+            free.setdefault(_slot_key(e), []).append(i)
+    ops = []
+    for e, f in zip(outputs, fresh):
+        if f is None:
+            ops.append(('keep', by_id[id(e)]))
+            continue
+        slot = free.get(_slot_key(f))
+        if slot:
+            j = slot.pop(0)
+            claimed[j] = True
+            ops.append(('modify', j, encode_directive(f)))
+        else:
+            ops.append(('insert', encode_directive(f)))
+    return _place_deletes(ops, [i for i, c in enumerate(claimed) if not c])
+
+
+def serve(channel, loaded, options_map, args):
+    got = read_request(sys.stdin.buffer, loaded)
+    if got is None:
+        return
+    req, inputs = got
+    outputs, errors = finalize(list(inputs), options_map)
+    msgs, counts = to_messages(trusted_effects(inputs, outputs))
+    for m in msgs:
+        channel.send(m)
+    by_id = {id(e): i for i, e in enumerate(inputs)}
+    for err in errors:
+        channel.send(error_message(err, lambda e: by_id.get(id(e)), with_kind=True))
+        counts['errors'] += 1
+    channel.send({'type': 'done', 'counts': counts})
+    if req.get('print'):
+        buf = io.StringIO()
+        print_entries(outputs, options_map.get('dcontext') if req.get('display_context') else None, buf)
+        text = buf.getvalue()
+        for k in range(0, len(text), TEXT_CHUNK):
+            channel.send({'type': 'text', 'text': text[k:k + TEXT_CHUNK]})
+        channel.send({'type': 'end'})

@@ -1,0 +1,91 @@
+// The loader as a session (`load --host-dir DIR --session`): host paths from the start,
+// then finalize and print the chain's result, with the loader's own directives sent back
+// by reference. The real runner image on the real engine.
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createDockerEngine } from '../../src/engine/docker-engine.js';
+import type { Engine } from '../../src/engine/engine.js';
+import { newRunId } from '../../src/ids.js';
+import { requireRunnerImage } from '../../src/images/build.js';
+import { PluginMessageSchema } from '../../src/protocol/messages.js';
+import { ROOT } from './helpers/cli.js';
+import { jsonLines, runStage, type StageOptions } from './helpers/runner-container.js';
+
+const FIX = path.join(ROOT, 'test', 'fixtures');
+const LEDGERS = `${path.join(FIX, 'ledgers')}:/ledger:ro`;
+const HOST_DIR = '/home/admin/books';
+const SESSION = ['load', '--ledger', '/ledger/finalize.beancount', '--host-dir', HOST_DIR, '--session'];
+
+let engine: Engine;
+let image: string;
+const runId = newRunId();
+const run = (o: Omit<StageOptions, 'image' | 'runId' | 'binds'>) => runStage(engine, { image, runId, binds: [LEDGERS], ...o });
+
+type Msg = Record<string, any>;
+let loaded: Msg[];
+
+beforeAll(async () => {
+  engine = createDockerEngine();
+  image = (await requireRunnerImage(engine, { root: ROOT }, 'python')).id;
+  // what the loader sends before the session's request (nothing on stdin: it stops there)
+  const res = await run({ cmd: SESSION });
+  expect(res.exitCode, res.stderr).toBe(0);
+  loaded = jsonLines(res.stdout);
+});
+
+const directives = () => loaded.filter((m) => m.type === 'directive').map((m) => m.directive as Msg);
+
+function request(lines: Msg[], print: boolean): string {
+  const body = lines.map((l, k) => ({ type: 'directive', index: k, ...l }));
+  return [{ type: 'finalize', count: lines.length, print, display_context: false }, ...body, { type: 'end' }].map((m) => JSON.stringify(m)).join('\n') + '\n';
+}
+
+describe('python runner: the loader as a session', () => {
+  it('speaks of host paths everywhere: directives, options, plugin lines and errors', () => {
+    expect(loaded.at(-1)).toMatchObject({ type: 'done' });
+    const opts = loaded.find((m) => m.type === 'options')!;
+    expect(opts.options.filename).toBe(`${HOST_DIR}/finalize.beancount`);
+    expect(opts.options.include).toEqual([`${HOST_DIR}/finalize.beancount`]);
+    for (const d of directives()) {
+      expect(d.meta.filename).toBe(`${HOST_DIR}/finalize.beancount`);
+      for (const p of d.postings ?? []) if (p.meta?.filename) expect(p.meta.filename).toBe(`${HOST_DIR}/finalize.beancount`);
+    }
+    expect(JSON.stringify(loaded)).not.toContain('/ledger/');
+  });
+
+  it('finalizes references and full directives alike, answers like a plugin, then prints', async () => {
+    const dirs = directives();
+    const spend = dirs.findIndex((d) => d.type === 'Transaction' && d.narration === 'Spend');
+    const balance = dirs.findIndex((d) => d.type === 'Balance');
+    // everything by reference, except one directive a plugin changed (sent in full)
+    const changed = { ...dirs[spend], narration: 'Spend, changed by a plugin' };
+    const lines = dirs.map((d, i) => (i === spend ? { directive: changed } : { ref: i }));
+    const res = await run({ cmd: SESSION, input: request(lines, true) });
+    expect(res.exitCode, res.stderr).toBe(0);
+    const after = jsonLines(res.stdout).slice(loaded.length);
+    const doneAt = after.findIndex((m) => m.type === 'done');
+    const answer = after.slice(0, doneAt + 1).map((m) => PluginMessageSchema.parse(m));
+    // the balance op records the difference on the failing Balance directive: its only modify
+    const modifies = answer.filter((m) => m.type === 'modify') as Msg[];
+    expect(modifies).toHaveLength(1);
+    expect(modifies[0]).toMatchObject({ index: balance, directive: { diff_amount: { number: '10.00', currency: 'USD' } } });
+    const errors = answer.filter((m) => m.type === 'error') as Msg[];
+    expect(errors.map((e) => e.kind).sort()).toEqual(['BalanceError', 'ValidationError']);
+    expect(errors.find((e) => e.kind === 'BalanceError')).toMatchObject({ index: balance, source: { filename: `${HOST_DIR}/finalize.beancount`, lineno: 9 } });
+    expect(answer.at(-1)).toMatchObject({ type: 'done', counts: { kept: dirs.length - 1, modified: 1, inserted: 0, deleted: 0, errors: 2 } });
+    // then the printed ledger, with the plugin's change in it
+    const text = after.slice(doneAt + 1);
+    expect(text.at(-1)).toEqual({ type: 'end' });
+    const printed = text.slice(0, -1).map((m) => m.text).join('');
+    expect(printed).toContain('2020-01-04 * "Spend, changed by a plugin"');
+    expect(printed).toContain('2020-01-03 balance Assets:Cash');
+  });
+
+  it('refuses a reference to nothing it loaded, with exit 3', async () => {
+    const n = directives().length;
+    const res = await run({ cmd: SESSION, input: request([{ ref: n }], false) });
+    expect(res.exitCode, res.stderr).toBe(3);
+    expect(res.stderr).toContain(`ref ${n} is not a loaded directive`);
+    expect(jsonLines(res.stdout).slice(loaded.length)).toEqual([]);
+  });
+});
