@@ -88,13 +88,7 @@ export function pluginRunEntry(
     ledger,
     plugin,
     imageId: run.imageId,
-    profile: grant.profile,
-    capabilities: { granted: grant.granted, denied: [] },
-    specDigest: grant.specDigest,
-    seccompDigest: grant.seccompDigest,
-    runtime: grant.runtime,
-    apparmorApplied: grant.apparmorApplied,
-    limits: grant.limits,
+    ...grantFields(grant),
     usage: { peakMemoryBytes: run.usage.samples ? run.usage.peakMemoryBytes : null, cpuNanos: run.usage.samples ? run.usage.cpuNanos : null },
     durationMs: run.durationMs,
     io: {
@@ -120,6 +114,13 @@ export function discardedEntry(runId: string, ledger: AuditEntry['ledger'], plug
     outcome: { status: 'discarded', exitCode: null, message: `container ${containerId.slice(0, 12)} was started ahead of the plugin's turn and removed unused: the chain stopped before it` },
     ledger,
     plugin,
+    ...grantFields(grant),
+  };
+}
+
+/** What a record says of a plugin's grant and the container made from it. */
+function grantFields(grant: GrantRecord): Pick<AuditEntry, 'profile' | 'capabilities' | 'specDigest' | 'seccompDigest' | 'runtime' | 'apparmorApplied' | 'limits'> {
+  return {
     profile: grant.profile,
     capabilities: { granted: grant.granted, denied: [] },
     specDigest: grant.specDigest,

@@ -31,13 +31,9 @@ def finalize(entries, options_map):
     return entries, errors
 
 
-def main(channel, args):
-    gc.disable()  # decoding makes tens of thousands of acyclic objects
-    header, directives_json = read_stream(sys.stdin.buffer)
-    options_map = decode_options(header.get('options') or {})
-    inputs = [decode_directive(d) for d in directives_json]
-    outputs, errors = finalize(list(inputs), options_map)
-    msgs, counts = to_messages(compute_effects(inputs, directives_json, outputs))
+def send_answer(channel, ops, inputs, errors):
+    """The finalizer's answer, as a plugin's: the ops, the errors (with their kind), done."""
+    msgs, counts = to_messages(ops)
     for m in msgs:
         channel.send(m)
     by_id = {id(e): i for i, e in enumerate(inputs)}
@@ -45,3 +41,12 @@ def main(channel, args):
         channel.send(error_message(err, lambda e: by_id.get(id(e)), with_kind=True))
         counts['errors'] += 1
     channel.send({'type': 'done', 'counts': counts})
+
+
+def main(channel, args):
+    gc.disable()  # decoding makes tens of thousands of acyclic objects
+    header, directives_json = read_stream(sys.stdin.buffer)
+    options_map = decode_options(header.get('options') or {})
+    inputs = [decode_directive(d) for d in directives_json]
+    outputs, errors = finalize(list(inputs), options_map)
+    send_answer(channel, compute_effects(inputs, directives_json, outputs), inputs, errors)

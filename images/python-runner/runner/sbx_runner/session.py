@@ -16,9 +16,8 @@ import sys
 
 from .channel import ProtocolError, read_lines
 from .codec import decode_directive, encode_directive
-from .effects import _place_deletes, _slot_key, to_messages
-from .errors import error_message
-from .finalize_stage import finalize
+from .effects import _place_deletes, _slot_key
+from .finalize_stage import finalize, send_answer
 from .print_stage import print_entries
 
 TEXT_CHUNK = 1 << 20
@@ -92,14 +91,7 @@ def serve(channel, loaded, options_map, args):
         return
     req, inputs = got
     outputs, errors = finalize(list(inputs), options_map)
-    msgs, counts = to_messages(trusted_effects(inputs, outputs))
-    for m in msgs:
-        channel.send(m)
-    by_id = {id(e): i for i, e in enumerate(inputs)}
-    for err in errors:
-        channel.send(error_message(err, lambda e: by_id.get(id(e)), with_kind=True))
-        counts['errors'] += 1
-    channel.send({'type': 'done', 'counts': counts})
+    send_answer(channel, trusted_effects(inputs, outputs), inputs, errors)
     if req.get('print'):
         buf = io.StringIO()
         print_entries(outputs, options_map.get('dcontext') if req.get('display_context') else None, buf)
