@@ -3,13 +3,18 @@
 The rule (docs/protocol.md):
 1. An output entry that IS an input object (same identity, first occurrence) and still
    encodes exactly as that input did is kept. If the plugin mutated it in place (its
-   encoding changed) it is a modify of that input.
+   encoding changed) it is a modify of that input. With snapshots (snapshot.py) taken
+   before the plugin ran, an input whose mutable parts are untouched is known to encode
+   as before without encoding it; only an input that fails that check is re-encoded.
 2. Any other output entry is a modify of a not-yet-claimed input that is absent from the
    output by identity and has the same type, date, meta filename and meta lineno (the
    first such input, in input order); this is what `entry._replace(...)` produces. A
    copy whose encoding equals that input's is kept (the plugin changed nothing).
 3. Everything else in the output is an insert; every unclaimed input is a delete.
 """
+from itertools import compress
+from operator import is_, not_
+
 from .codec import encode_directive
 
 
@@ -19,34 +24,45 @@ def _slot_key(entry):
     return (type(entry), getattr(entry, 'date', None), meta.get('filename'), meta.get('lineno'))
 
 
-def compute_effects(inputs, input_json, outputs):
+def compute_effects(inputs, input_json, outputs, snapshot=None):
     """Returns a list of ops: ('keep', i) | ('modify', i, json) | ('insert', json) | ('delete', i).
 
     `inputs` are the objects handed to the plugin (kept alive, so ids are unique),
-    `input_json` their protocol JSON, `outputs` the plugin's final, sorted list.
+    `input_json` their protocol JSON, `outputs` the plugin's final, sorted list, and
+    `snapshot` (optional) a snapshot.Snapshot of `inputs` taken before the plugin ran.
     """
-    by_id = {id(e): i for i, e in enumerate(inputs)}
-    claimed = [False] * len(inputs)
-    plan = []  # per output entry: ['same', i] | ['new', entry]
+    untouched = snapshot.untouched() if snapshot is not None else None
+    n = len(inputs)
+    if len(outputs) == n and all(map(is_, outputs, inputs)):
+        # the plugin returned its input list as it was: each output is its own input, in order
+        if untouched is None:
+            untouched = [False] * n
+        return [('keep', i) if u else _same_object_op(i, e, input_json)
+                for i, e, u in zip(range(n), outputs, untouched)]
+    by_id = dict(zip(map(id, inputs), range(n)))
+    claimed = [False] * n
+    plan = []  # per output entry: the input it is (by identity, first occurrence), or None
     for e in outputs:
         i = by_id.get(id(e))
         if i is not None and not claimed[i]:
             claimed[i] = True
-            plan.append(['same', i, e])
+            plan.append(i)
         else:
-            plan.append(['new', None, e])
+            plan.append(None)
 
     # inputs gone by identity, grouped by slot, in input order
     free = {}
-    for i, e in enumerate(inputs):
-        if not claimed[i]:
-            free.setdefault(_slot_key(e), []).append(i)
+    for i in compress(range(n), map(not_, claimed)):
+        free.setdefault(_slot_key(inputs[i]), []).append(i)
 
     ops = []
-    for kind, i, e in plan:
-        if kind == 'same':
-            enc = encode_directive(e)
-            ops.append(('keep', i) if enc == input_json[i] else ('modify', i, enc))
+    append = ops.append
+    for i, e in zip(plan, outputs):
+        if i is not None:
+            if untouched is not None and untouched[i]:
+                append(('keep', i))
+                continue
+            append(_same_object_op(i, e, input_json))
             continue
         enc = encode_directive(e)
         slot = free.get(_slot_key(e))
@@ -54,12 +70,17 @@ def compute_effects(inputs, input_json, outputs):
             j = slot.pop(0)
             claimed[j] = True
             # a copy that changed nothing is no effect at all
-            ops.append(('keep', j) if enc == input_json[j] else ('modify', j, enc))
+            append(('keep', j) if enc == input_json[j] else ('modify', j, enc))
         else:
-            ops.append(('insert', enc))
+            append(('insert', enc))
 
-    deletes = [i for i, c in enumerate(claimed) if not c]
-    return _place_deletes(ops, deletes)
+    deletes = list(compress(range(n), map(not_, claimed)))
+    return _place_deletes(ops, deletes) if deletes else ops
+
+
+def _same_object_op(i, e, input_json):
+    enc = encode_directive(e)
+    return ('keep', i) if enc == input_json[i] else ('modify', i, enc)
 
 
 def _place_deletes(ops, deletes):

@@ -7,6 +7,7 @@ from .codec import decode_directive
 from .effects import compute_effects, to_messages
 from .errors import error_message
 from .options_codec import decode_options
+from .snapshot import decode_with_snapshot
 from .transform import load_module, run_plugin
 
 
@@ -46,7 +47,8 @@ def main(channel, args):
         raise ValueError('no plugin name: give --module, --name, or a header plugin.name')
     config = header.get('config')
     options_map = decode_options(header.get('options') or {})
-    inputs = [decode_directive(d) for d in directives_json]
+    # with what each input's encoding depends on, so untouched inputs need no re-encoding after
+    inputs, snapshot = decode_with_snapshot(directives_json, decode_directive)
     gc.freeze()
     gc.enable()  # the plugin runs with Python's usual collector, as in Beancount
 
@@ -54,7 +56,7 @@ def main(channel, args):
     outputs, errors = run_plugin(preloaded or load_for(name), name, config, list(inputs), options_map)
 
     gc.disable()
-    ops = compute_effects(inputs, directives_json, outputs)
+    ops = compute_effects(inputs, directives_json, outputs, snapshot)
     msgs, counts = to_messages(ops)
     for m in msgs:
         channel.send(m)
