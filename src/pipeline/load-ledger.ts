@@ -3,8 +3,8 @@
 import { z } from 'zod';
 import { createDirectiveSchemas, type Directive } from '../ledger/directive-schema.js';
 import { OptionsSchema, SourceSchema } from '../protocol/messages.js';
-import { parseJsonLine, splitLines, type Line } from '../protocol/framing.js';
-import { StageFailedError } from '../stages/run-stage.js';
+import { parseJsonLine, type Line } from '../protocol/framing.js';
+import { StageFailedError } from '../stages/stage-error.js';
 
 export const PluginLineSchema = z.strictObject({
   name: z.string().min(1),
@@ -69,15 +69,6 @@ function fail(line: number, what: string): never {
   throw new StageFailedError(`the loader's output is malformed at line ${line}: ${what}`, {
     hint: 'this is a bug in sandboxctl or its runner image: rebuild the images (`sandboxctl images build`)',
   });
-}
-
-/** Reads the loader's stream: options, plugins, errors, directives, done, in that order. */
-export async function readLoaderOutput(stdout: AsyncIterable<Buffer>, maxLineBytes = 64 * 1024 * 1024): Promise<LoadedLedger> {
-  const lines = splitLines(stdout, { maxLineBytes })[Symbol.asyncIterator]();
-  const loaded = await readLoader(lines);
-  const extra = await lines.next();
-  if (!extra.done) fail(extra.value.line, 'output after "done"');
-  return loaded;
 }
 
 /**

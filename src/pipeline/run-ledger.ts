@@ -123,8 +123,6 @@ async function runInSession(
   // a results cap in proportion to this ledger, within each grant's
   for (const p of plugins) p.limits = { ...p.limits, maxResults: Math.min(p.limits.maxResults, defaultMaxResults(loaded.directives.length)) };
   const errors: RunError[] = loaded.errors.map(ledgerError);
-  // what the session loaded travels back to it by reference
-  const loadedIndex = new Map<Directive, number>(loaded.directives.map((d, i) => [d, loaded.loaderIndex[i]!]));
 
   // 3. the chain: each plugin in its own container, seeing the previous one's output;
   // 4. Beancount's post-plugin ops and validation on the result, started as soon as it is known
@@ -140,7 +138,7 @@ async function runInSession(
     warm,
     deferRemoval,
     tail: (output): Promise<FinalizeOutcome> =>
-      session.finalize(output, loadedIndex, req.printTo).then(
+      session.finalize(output, loaded.loaderIndex, req.printTo).then(
         (f) => ({ ok: true as const, ...f }),
         (error: unknown) => ({ ok: false as const, error: error as Error }),
       ),
@@ -164,12 +162,13 @@ async function runInSession(
 
 type FinalizeOutcome = ({ ok: true } & Finalized) | { ok: false; error: Error };
 
-/** The loader's directives in Beancount's order, each with its index in what the loader sent. */
-async function loadedSorted(session: TrustedSession): Promise<LoadedLedger & { loaderIndex: number[] }> {
+/**
+ * The loader's directives in Beancount's order, and each one's index in what the loader
+ * sent: what the session loaded travels back to it by reference.
+ */
+async function loadedSorted(session: TrustedSession): Promise<LoadedLedger & { loaderIndex: ReadonlyMap<Directive, number> }> {
   const l = await session.loaded;
-  const position = new Map<Directive, number>(l.directives.map((d, i) => [d, i]));
-  const directives = sortEntries(l.directives);
-  return { ...l, directives, loaderIndex: directives.map((d) => position.get(d)!) };
+  return { ...l, directives: sortEntries(l.directives), loaderIndex: new Map(l.directives.map((d, i) => [d, i])) };
 }
 
 // runPlugin reports what a plugin did as typed errors; anything else is the engine failing under it

@@ -15,7 +15,7 @@ import { JsonLinesWriter, parseJsonLine, splitLines, type Line } from '../protoc
 import { runLimits } from '../run/limits.js';
 import { HeadTailCapture } from '../run/stderr-capture.js';
 import type { CheckedSeccomp } from '../spec/seccomp.js';
-import { StageFailedError } from '../stages/run-stage.js';
+import { StageFailedError } from '../stages/stage-error.js';
 import { LEDGER_MOUNT, stageBody } from '../stages/stage-body.js';
 import { EffectTracker, type PluginError } from '../validate/effects.js';
 import { validatePluginMessage } from '../validate/message.js';

@@ -16,7 +16,7 @@ import sys
 
 from .channel import ProtocolError, read_lines
 from .codec import decode_directive, encode_directive
-from .effects import _place_deletes, _slot_key
+from .effects import compute_effects
 from .finalize_stage import finalize, send_answer
 from .print_stage import print_entries
 
@@ -53,36 +53,25 @@ def read_request(stream, loaded):
     raise ProtocolError('input ended inside the finalize request')
 
 
-def trusted_effects(inputs, outputs):
-    """Ops as effects.compute_effects gives them, for trusted code that never mutates an entry
-    in place (Beancount's post ops replace what they change): identity means unchanged."""
-    by_id = {id(e): i for i, e in enumerate(inputs)}
-    claimed = [False] * len(inputs)
-    fresh = []
-    for e in outputs:
-        i = by_id.get(id(e))
-        if i is not None and not claimed[i]:
-            claimed[i] = True
-            fresh.append(None)
-        else:
-            fresh.append(e)
-    free = {}
-    for i, e in enumerate(inputs):
-        if not claimed[i]:
-            free.setdefault(_slot_key(e), []).append(i)
-    ops = []
-    for e, f in zip(outputs, fresh):
-        if f is None:
-            ops.append(('keep', by_id[id(e)]))
-            continue
-        slot = free.get(_slot_key(f))
-        if slot:
-            j = slot.pop(0)
-            claimed[j] = True
-            ops.append(('modify', j, encode_directive(f)))
-        else:
-            ops.append(('insert', encode_directive(f)))
-    return _place_deletes(ops, [i for i, c in enumerate(claimed) if not c])
+class _Unchanged:
+    """Beancount's post ops replace what they change and never edit an entry in place, so
+    an output that is an input object is that input, unchanged: no snapshot is needed."""
+
+    def __init__(self, count):
+        self._count = count
+
+    def untouched(self):
+        return [True] * self._count
+
+
+class _Encoded:
+    """Inputs' JSON, made only for the few an output may be a copy of."""
+
+    def __init__(self, entries):
+        self._entries = entries
+
+    def __getitem__(self, i):
+        return encode_directive(self._entries[i])
 
 
 def serve(channel, loaded, options_map, args):
@@ -91,7 +80,7 @@ def serve(channel, loaded, options_map, args):
         return
     req, inputs = got
     outputs, errors = finalize(list(inputs), options_map)
-    send_answer(channel, trusted_effects(inputs, outputs), inputs, errors)
+    send_answer(channel, compute_effects(inputs, _Encoded(inputs), outputs, _Unchanged(len(inputs))), inputs, errors)
     if req.get('print'):
         buf = io.StringIO()
         print_entries(outputs, options_map.get('dcontext') if req.get('display_context') else None, buf)
