@@ -56,13 +56,13 @@ export async function imageStatus(engine: Engine, cfg: ImagesConfig): Promise<Im
   return out;
 }
 
-/** The runner image to run a plugin on; refuses plainly when it is not built. */
+/** The runner image to run a plugin on; refuses plainly when it is not built. Looks at that runner only. */
 export async function requireRunnerImage(engine: Engine, cfg: ImagesConfig, runner: RunnerName): Promise<ImageInfo> {
-  const status = await imageStatus(engine, cfg);
-  const s = status.find((x) => x.name === `${runner}-runner`)!;
-  const img = s.present ? await engine.inspectImage(s.tag) : undefined;
+  const [base, { digest }] = await Promise.all([engine.inspectImage(baseTag(cfg.recipe ?? DEFAULT_BASE)), runnerInputs(cfg.root, runner)]);
+  const tag = base ? runnerTag(runner, base.id, digest) : `${RUNNERS[runner].repo}:<needs base>`;
+  const img = base ? await engine.inspectImage(tag) : undefined;
   if (!img) {
-    throw new NotReadyError(`the ${runner} runner image (${s.tag}) is not built`, { hint: 'run `sandboxctl images build`' });
+    throw new NotReadyError(`the ${runner} runner image (${tag}) is not built`, { hint: 'run `sandboxctl images build`' });
   }
   return img;
 }

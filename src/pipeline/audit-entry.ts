@@ -39,6 +39,12 @@ export function digestDirectives(list: readonly Directive[]): string {
   return d;
 }
 
+function sameItems(a: readonly Directive[], b: readonly Directive[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function outcomeOf(err: Error | undefined, exitCode: number | null): AuditEntry['outcome'] {
   if (!err) return { status: 'ok', exitCode };
   if (err instanceof InterruptedError) return { status: 'interrupted', exitCode, message: err.message };
@@ -95,7 +101,8 @@ export function pluginRunEntry(
       inputCount: input.length,
       inputDigest: digestDirectives(input),
       outputCount: output?.length ?? 0,
-      outputDigest: output ? digestDirectives(output) : null,
+      // an output that is the input, item for item (every error-only plugin's), has its digest
+      outputDigest: output ? (sameItems(output, input) ? digestDirectives(input) : digestDirectives(output)) : null,
     },
     effects: { kept: run.counts.kept, modified: run.counts.modified, inserted: run.counts.inserted, deleted: run.counts.deleted },
     // what the host's validation rejected (plugin-reported errors are the ledger's business)

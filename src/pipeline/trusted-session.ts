@@ -8,7 +8,6 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { ContainerHandle, ContainerStreams, Engine } from '../engine/engine.js';
 import { InterruptedError, SandboxctlError } from '../errors.js';
-import { directiveJson } from '../ledger/directive-json.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import type { Logger } from '../logger.js';
 import { JsonLinesWriter, parseJsonLine, splitLines, type Line } from '../protocol/framing.js';
@@ -19,6 +18,7 @@ import { StageFailedError } from '../stages/stage-error.js';
 import { LEDGER_MOUNT, stageBody } from '../stages/stage-body.js';
 import { EffectTracker, type PluginError } from '../validate/effects.js';
 import { validatePluginMessage } from '../validate/message.js';
+import { finalizeLines } from './finalize-request.js';
 import { readLoader, type LoadedHead, type LoadedLedger } from './load-ledger.js';
 
 export interface TrustedSessionOptions {
@@ -149,10 +149,8 @@ export class TrustedSession {
   private async send(input: readonly Directive[], loadedIndex: ReadonlyMap<Directive, number>, print: boolean): Promise<void> {
     await this.writer.write({ type: 'finalize', count: input.length, print, display_context: false });
     let batch = '';
-    for (let k = 0; k < input.length; k++) {
-      const d = input[k]!;
-      const ref = loadedIndex.get(d);
-      batch += ref === undefined ? `{"type":"directive","index":${k},"directive":${directiveJson(d)}}\n` : `{"type":"directive","index":${k},"ref":${ref}}\n`;
+    for (const line of finalizeLines(input, loadedIndex)) {
+      batch += line;
       if (batch.length >= 64 * 1024) {
         await this.writer.writeRaw(batch);
         batch = '';

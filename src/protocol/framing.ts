@@ -130,7 +130,7 @@ export function parseJsonLine(line: Line): unknown {
 
 /** A writable end we can serialise messages to (a socket, a pipe, a file stream). */
 export interface WritableLike {
-  write(chunk: string, cb?: (err?: Error | null) => void): boolean;
+  write(chunk: string | Buffer, cb?: (err?: Error | null) => void): boolean;
   end(cb?: () => void): unknown;
   once(event: 'drain' | 'error' | 'close', listener: (...args: unknown[]) => void): unknown;
   removeListener(event: 'drain' | 'error' | 'close', listener: (...args: unknown[]) => void): unknown;
@@ -158,11 +158,11 @@ export class JsonLinesWriter {
     await this.writeRaw(line);
   }
 
-  /** Writes text that is already one or more complete lines. */
-  async writeRaw(line: string): Promise<void> {
+  /** Writes text (or its UTF-8 bytes) that is already one or more complete lines. */
+  async writeRaw(line: string | Buffer): Promise<void> {
     if (this.failed) throw this.failed;
     this.signal?.throwIfAborted();
-    this.bytesWritten += Buffer.byteLength(line);
+    this.bytesWritten += typeof line === 'string' ? Buffer.byteLength(line) : line.length;
     if (this.out.write(line)) return;
     await this.waitDrain();
   }

@@ -347,17 +347,32 @@ async function writeInput(writer: JsonLinesWriter, req: RunPluginRequest, input:
     count: input.length,
   };
   await writer.write(header);
-  let batch = '';
-  for (let i = 0; i < input.length; i++) {
-    // the same bytes JSON.stringify({type, index, directive}) gives, with the directive's text made once
-    batch += `{"type":"directive","index":${i},"directive":${directiveJson(input[i]!)}}\n`;
-    if (batch.length >= STDIN_BATCH_BYTES) {
-      await writer.writeRaw(batch);
-      batch = '';
-    }
-  }
-  await writer.writeRaw(batch + '{"type":"end"}\n');
+  for (const chunk of inputBody(input)) await writer.writeRaw(chunk);
+  await writer.writeRaw('{"type":"end"}\n');
   await writer.end();
+}
+
+// The directive lines of an input, encoded once: error-only plugins that share an input
+// (and so one list) are all sent the same bytes.
+const bodies = new WeakMap<readonly Directive[], Buffer[]>();
+
+function inputBody(input: readonly Directive[]): Buffer[] {
+  let chunks = bodies.get(input);
+  if (!chunks) {
+    chunks = [];
+    let batch = '';
+    for (let i = 0; i < input.length; i++) {
+      // the same bytes JSON.stringify({type, index, directive}) gives, with the directive's text made once
+      batch += `{"type":"directive","index":${i},"directive":${directiveJson(input[i]!)}}\n`;
+      if (batch.length >= STDIN_BATCH_BYTES) {
+        chunks.push(Buffer.from(batch));
+        batch = '';
+      }
+    }
+    if (batch) chunks.push(Buffer.from(batch));
+    bodies.set(input, chunks);
+  }
+  return chunks;
 }
 
 function timeoutViolation(plugin: string, timeoutMs: number, sentDone: boolean, stderr: HeadTailCapture): SandboxViolation {

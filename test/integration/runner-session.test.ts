@@ -7,6 +7,8 @@ import { createDockerEngine } from '../../src/engine/docker-engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { newRunId } from '../../src/ids.js';
 import { requireRunnerImage } from '../../src/images/build.js';
+import type { Directive } from '../../src/ledger/directive-schema.js';
+import { finalizeLines } from '../../src/pipeline/finalize-request.js';
 import { PluginMessageSchema } from '../../src/protocol/messages.js';
 import { ROOT } from './helpers/cli.js';
 import { jsonLines, runStage, type StageOptions } from './helpers/runner-container.js';
@@ -35,9 +37,11 @@ beforeAll(async () => {
 
 const directives = () => loaded.filter((m) => m.type === 'directive').map((m) => m.directive as Msg);
 
-function request(lines: Msg[], print: boolean): string {
-  const body = lines.map((l, k) => ({ type: 'directive', index: k, ...l }));
-  return [{ type: 'finalize', count: lines.length, print, display_context: false }, ...body, { type: 'end' }].map((m) => JSON.stringify(m)).join('\n') + '\n';
+/** A finalize request as the host sends it: `{ref: i}` items stand for the loader's directive i, the rest travel in full. */
+function request(items: Msg[], print: boolean): string {
+  const list = items.map((it) => (it.ref !== undefined ? { ref: it.ref } : it.directive)) as Directive[];
+  const index = new Map(list.flatMap((d, k) => (items[k]!.ref !== undefined ? [[d, items[k]!.ref as number] as const] : [])));
+  return JSON.stringify({ type: 'finalize', count: items.length, print, display_context: false }) + '\n' + [...finalizeLines(list, index)].join('') + '{"type":"end"}\n';
 }
 
 describe('python runner: the loader as a session', () => {
@@ -81,11 +85,16 @@ describe('python runner: the loader as a session', () => {
     expect(printed).toContain('2020-01-03 balance Assets:Cash');
   });
 
-  it('refuses a reference to nothing it loaded, with exit 3', async () => {
+  it.each([
+    ['past the end of what it loaded', (n: number) => ({ type: 'refs', index: 0, from: n - 1, count: 2 }), 2, (n: number) => `refs ${n - 1}+2 are not loaded directives`],
+    ['of no directives', () => ({ type: 'refs', index: 0, from: 0, count: 0 }), 1, () => 'refs 0+0 are not loaded directives'],
+    ['beyond the count announced', () => ({ type: 'refs', index: 0, from: 0, count: 2 }), 1, () => 'more than the 1 directives announced'],
+  ])('refuses references %s, with exit 3', async (_what, line, count, message) => {
     const n = directives().length;
-    const res = await run({ cmd: SESSION, input: request([{ ref: n }], false) });
+    const input = [{ type: 'finalize', count, print: false, display_context: false }, line(n), { type: 'end' }].map((m) => JSON.stringify(m)).join('\n') + '\n';
+    const res = await run({ cmd: SESSION, input });
     expect(res.exitCode, res.stderr).toBe(3);
-    expect(res.stderr).toContain(`ref ${n} is not a loaded directive`);
+    expect(res.stderr).toContain(message(n));
     expect(jsonLines(res.stdout).slice(loaded.length)).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { openInvocationAuditLog } from '../../audit/index.js';
 import { ExitCode, InterruptedError, SandboxctlError, UsageError } from '../../errors.js';
 import { requireRunnerImage } from '../../images/build.js';
 import { renderDiagnostic } from '../../ledger/diagnostic.js';
+import { directiveJson } from '../../ledger/directive-json.js';
 import type { Directive } from '../../ledger/directive-schema.js';
 import { newRunId } from '../../ids.js';
 import { loadPolicy } from '../../policy/load-policy.js';
@@ -73,13 +74,21 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
   let staged: { dir: string; file: string } | undefined;
   try {
     const engine = ctx.engine();
-    await pingOrAudit(engine, audit, runId, ledger);
     // the admin's profile is checked before anything runs; the ledger's own options join it after loading
     const policySources = { root: ctx.root, env: ctx.env, profile: o.profile, profilesDir: o.profilesDir };
-    const ceiling = (await loadPolicy(policySources)).ceiling;
-    const host = (await hostFacts(engine)).facts;
-    const runner = await requireRunnerImage(engine, { root: ctx.root }, 'python');
-    const catalogue = await readCatalogue(pluginDirs(o.pluginsDir, ctx.env, ctx.root));
+    // independent look-ups start together; they are taken in this order, so the first to fail is the one reported
+    const pinged = pingOrAudit(engine, audit, runId, ledger);
+    const lookups = started({
+      policy: loadPolicy(policySources),
+      host: hostFacts(engine),
+      runner: requireRunnerImage(engine, { root: ctx.root }, 'python'),
+      catalogue: readCatalogue(pluginDirs(o.pluginsDir, ctx.env, ctx.root)),
+    });
+    await pinged;
+    const ceiling = (await lookups.policy).ceiling;
+    const host = (await lookups.host).facts;
+    const runner = await lookups.runner;
+    const catalogue = await lookups.catalogue;
     const prepared = new Map<number, PreparedStep>();
     staged = await stageOutput(output);
 
@@ -158,6 +167,12 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
 }
 
 /** The result is made next to its destination and renamed into place: never a partial file. */
+/** The same promises, each marked handled: one that fails while an earlier one is awaited is not an unhandled rejection. */
+function started<T extends Record<string, Promise<unknown>>>(promises: T): T {
+  for (const p of Object.values(promises)) p.catch(() => {});
+  return promises;
+}
+
 async function stageOutput(output: string | undefined): Promise<{ dir: string; file: string }> {
   const dir = await mkdtemp(path.join(output ? path.dirname(output) : os.tmpdir(), '.sandboxctl-out-'));
   return { dir, file: path.join(dir, 'out') };
@@ -165,7 +180,7 @@ async function stageOutput(output: string | undefined): Promise<{ dir: string; f
 
 /** Puts the staged result in place (or on stdout); the printed ledger is already in the staged file. */
 async function writeOutput(staged: { file: string }, directives: Directive[], format: 'beancount' | 'jsonl', output: string | undefined): Promise<void> {
-  if (format === 'jsonl') await writeFile(staged.file, directives.map((d) => JSON.stringify(d)).join('\n') + (directives.length ? '\n' : ''));
+  if (format === 'jsonl') await writeFile(staged.file, directives.map((d) => directiveJson(d) + '\n').join(''));
   if (output) await rename(staged.file, output);
   else {
     for await (const chunk of createReadStream(staged.file)) {

@@ -5,8 +5,8 @@ and, when asked, prints it (print_stage). Nothing the loader made is decoded aga
 
 Host -> stage (stdin), once; end of input instead means there is nothing to finalize:
   {"type":"finalize", "count":N, "print":bool, "display_context":bool}
-  {"type":"directive", "index":k, "ref":i}        the loader's directive i, unchanged
-  {"type":"directive", "index":k, "directive":D}  any other directive (protocol v1 JSON)
+  {"type":"refs", "index":k, "from":i, "count":n}  k..k+n-1 are the loader's i..i+n-1, unchanged
+  {"type":"directive", "index":k, "directive":D}    any other directive (protocol v1 JSON)
   {"type":"end"}
 Stage -> host: what a plugin sends about its input (keep, modify, insert, delete, error
 with "kind", done), then, when printing, {"type":"text","text":s}... and {"type":"end"}.
@@ -41,16 +41,23 @@ def read_request(stream, loaded):
             if len(out) != count:
                 raise ProtocolError('line {}: end after {} directives, expected {}'.format(n, len(out), count))
             return req, out
-        if msg['type'] != 'directive' or msg.get('index') != len(out):
+        if msg['type'] not in ('directive', 'refs') or msg.get('index') != len(out):
             raise ProtocolError('line {}: expected directive {}'.format(n, len(out)))
-        ref = msg.get('ref')
-        if ref is not None:
-            if not isinstance(ref, int) or isinstance(ref, bool) or not 0 <= ref < len(loaded):
-                raise ProtocolError('line {}: ref {!r} is not a loaded directive'.format(n, ref))
-            out.append(loaded[ref])
+        if msg['type'] == 'refs':
+            start, run = msg.get('from'), msg.get('count')
+            if not (_is_int(start) and _is_int(run) and run > 0 and 0 <= start
+                    and start + run <= len(loaded)):
+                raise ProtocolError('line {}: refs {!r}+{!r} are not loaded directives'.format(n, start, run))
+            if len(out) + run > count:
+                raise ProtocolError('line {}: more than the {} directives announced'.format(n, count))
+            out.extend(loaded[start:start + run])
         else:
             out.append(decode_directive(msg['directive']))
     raise ProtocolError('input ended inside the finalize request')
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 class _Unchanged:
