@@ -3,8 +3,11 @@ import { createHash } from 'node:crypto';
 import { access, chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli } from './helpers/cli.js';
+import { HOST_PYTHON } from './helpers/parity-reference.js';
 
 const QUICKSTART = path.join(ROOT, 'examples', 'quickstart');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures');
@@ -46,10 +49,74 @@ describe('sandboxctl run LEDGER', () => {
     expect(text).toMatch(/2024-02-01 \* "Landlord Ltd" "February rent" #large/); // JS plugin + Python plugin
     expect(text).toMatch(/2024-02-03 \* "Corner Market" "Groceries"\n/); // below the threshold: not tagged
     expect(text).toMatch(/2024-02-06 price VWCE +110\.20 EUR/); // implicit_prices
+    // the ledger's own options lead the printed ledger; the sandbox's and the plugin lines do not
+    expect(text).toMatch(/^option "title" "Quickstart household"\noption "operating_currency" "EUR"\n\n/);
+    expect(text).not.toMatch(/plugin/);
     expect(await sha(ledger)).toBe(before);
     // the sandbox's own ledger options are not reported as unknown options
     expect(res.stderr).not.toMatch(/Invalid option/);
     expect(res.stderr).toMatch(/ok: 17 directives in, 18 out; 4 plugin run\(s\), 0 error\(s\)/);
+  });
+
+  it('prints the ledger\'s options, so a ledger with renamed roots and its own tolerances reads back the same', async () => {
+    const dir = await mkdtemp(path.join(tmp, 'options-'));
+    await chmod(dir, 0o755);
+    const ledger = path.join(dir, 'main.beancount');
+    await writeFile(ledger, [
+      'option "title" "Les \\"comptes\\" de la maison"',
+      'option "name_assets" "Actifs"',
+      'option "name_expenses" "Depenses"',
+      'option "operating_currency" "EUR"',
+      'option "operating_currency" "CHF"',
+      'option "inferred_tolerance_default" "EUR:0.05"',
+      'option "inferred_tolerance_default" "*:0.001"',
+      'option "inferred_tolerance_multiplier" "3"',
+      'option "booking_method" "FIFO"',
+      'option "plugin_timeout" "60"',
+      'plugin "beancount.plugins.implicit_prices"',
+      '2024-01-01 open Actifs:Banque EUR',
+      '2024-01-01 open Actifs:Titres',
+      '2024-01-01 open Depenses:Courses EUR',
+      // off by 0.02 EUR: balanced within 3 x 0.01, an error under Beancount's default 0.5 x 0.01
+      '2024-01-05 * "Marche" "Legumes"',
+      '  Depenses:Courses  10.02 EUR',
+      '  Actifs:Banque    -10.00 EUR',
+      '2024-01-06 * "Achat"',
+      '  Actifs:Titres  2 ABC {5.00 EUR}',
+      '  Actifs:Banque  -10.00 EUR',
+      '',
+    ].join('\n'));
+    const out = path.join(dir, 'out.beancount');
+    const res = await runCli(['run', ledger, '--profile', 'standard', '-o', out], { env });
+    expect(res.code, res.stderr).toBe(0);
+    const text = await readFile(out, 'utf8');
+    expect(text).toContain('option "title" "Les \\"comptes\\" de la maison"\n');
+    expect(text).toContain('option "inferred_tolerance_default" "EUR:0.05"\noption "inferred_tolerance_default" "*:0.001"\n');
+    expect(text).toContain('option "inferred_tolerance_multiplier" "3"\noption "operating_currency" "EUR"\noption "operating_currency" "CHF"\n');
+    expect(text).toContain('option "booking_method" "FIFO"\n');
+    expect(text).not.toMatch(/plugin/);
+    // Beancount itself loads the printed ledger: no errors, the same options, the same directives
+    const script = [
+      'import sys, json',
+      'from beancount import loader',
+      'from beancount.parser import printer',
+      'def load(f):',
+      '    entries, errors, o = loader.load_file(f)',
+      "    keys = ['title', 'name_assets', 'name_expenses', 'operating_currency', 'inferred_tolerance_default', 'inferred_tolerance_multiplier', 'booking_method']",
+      '    return {"errors": [e.message for e in errors], "options": {k: str(o[k]) for k in keys},',
+      '            "entries": [printer.format_entry(e) for e in entries]}',
+      'print(json.dumps([load(sys.argv[1]), load(sys.argv[2])]))',
+    ].join('\n');
+    const { stdout } = await promisify(execFile)(HOST_PYTHON, ['-c', script, ledger, out], { env: { ...process.env, BEANCOUNT_DISABLE_LOAD_CACHE: '1' } });
+    const [orig, back] = JSON.parse(stdout) as { errors: string[]; options: Record<string, string>; entries: string[] }[];
+    expect(orig!.errors.filter((e) => !/plugin_timeout/.test(e))).toEqual([]);
+    expect(back!.errors).toEqual([]);
+    expect(back!.options).toEqual(orig!.options);
+    expect(back!.options.booking_method).toBe('Booking.FIFO');
+    // internal metadata (implicit_prices' __implicit_prices__) is not printed, as in Beancount's printer
+    const printable = (entries: string[]) => entries.map((e) => e.replace(/^ +__\w+__: .*\n/gm, ''));
+    expect(back!.entries).toEqual(printable(orig!.entries));
+    expect(back!.entries.length).toBe(6);
   });
 
   it('refuses a plugin that asks for more than the profile allows, in the ledger-error form, and writes nothing', async () => {

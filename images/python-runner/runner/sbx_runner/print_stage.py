@@ -17,6 +17,7 @@ from beancount.utils.misc_utils import escape_string as esc
 from .channel import read_stream
 from .codec import decode_directive
 from .options_codec import decode_options
+from .print_options import option_lines
 
 
 # what the lexer reads as a metadata key; internal keys like __implicit_prices__ are skipped
@@ -80,12 +81,21 @@ def print_entries(entries, dcontext, out):
         out.write(eprinter(entry))
 
 
+def print_ledger(entries, options_map, display_context, out):
+    """The ledger's option lines (print_options), then its directives. Numbers print as they
+    are unless `display_context`: the ledger's display context would round 3 to 3.00, and the
+    printed ledger would no longer parse back to the same directives."""
+    lines = option_lines(options_map)
+    if lines:
+        out.writelines(lines)
+        out.write('\n')
+    print_entries(entries, options_map.get('dcontext') if display_context else None, out)
+
+
 def main(channel, args):
     header, directives_json = read_stream(sys.stdin.buffer)
     options_map = decode_options(header.get('options') or {})
     entries = [decode_directive(d) for d in directives_json]
     buf = io.StringIO()
-    # by default numbers print as they are (the ledger's display context would round 3 to 3.00,
-    # and the printed ledger would no longer parse back to the same directives)
-    print_entries(entries, options_map.get('dcontext') if args.display_context else None, buf)
+    print_ledger(entries, options_map, args.display_context, buf)
     channel.write_text(buf.getvalue())

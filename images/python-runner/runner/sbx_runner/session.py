@@ -18,7 +18,7 @@ from .channel import ProtocolError, read_lines
 from .codec import decode_directive, encode_directive
 from .effects import compute_effects
 from .finalize_stage import finalize, send_answer
-from .print_stage import print_entries
+from .print_stage import print_ledger
 
 TEXT_CHUNK = 1 << 20
 
@@ -90,7 +90,7 @@ def serve(channel, loaded, options_map, args):
     send_answer(channel, compute_effects(inputs, _Encoded(inputs), outputs, _Unchanged(len(inputs))), inputs, errors)
     if req.get('print'):
         buf = io.StringIO()
-        print_entries(outputs, options_map.get('dcontext') if req.get('display_context') else None, buf)
+        print_ledger(outputs, options_map, req.get('display_context'), buf)
         text = buf.getvalue()
         for k in range(0, len(text), TEXT_CHUNK):
             channel.send({'type': 'text', 'text': text[k:k + TEXT_CHUNK]})
