@@ -1,7 +1,8 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import { EngineUnavailableError, InternalError } from '../errors.js';
 import type { ContainerHandle, Engine } from './engine.js';
+import { loadDockerode } from './load-dockerode.js';
 import type {
   BuildRequest,
   ContainerState,
@@ -190,7 +191,8 @@ export interface DockerEngineOptions {
 export class DockerEngine implements Engine {
   private readonly docker: Docker;
   constructor(opts: DockerEngineOptions = {}) {
-    this.docker = new Docker({ version: API_VERSION, ...(opts.socketPath ? { socketPath: opts.socketPath } : {}) });
+    const Dockerode = loadDockerode();
+    this.docker = new Dockerode({ version: API_VERSION, ...(opts.socketPath ? { socketPath: opts.socketPath } : {}) });
   }
 
   async ping(): Promise<void> {
