@@ -6,6 +6,7 @@ that prints (or writes to fd 1) only adds to the log and cannot corrupt the prot
 import json
 import os
 import sys
+from json.decoder import JSONDecoder
 
 
 class ProtocolError(Exception):
@@ -43,7 +44,12 @@ def take_stdout():
 
 def read_lines(stream):
     """Yields (line number, parsed JSON object) from a binary stream; bad lines are errors."""
-    for n, raw in enumerate(stream, 1):
+    return _read_lines(stream, 1)
+
+
+def _read_lines(stream, start):
+    """read_lines, its lines numbered from `start`."""
+    for n, raw in enumerate(stream, start):
         if not raw.endswith(b'\n'):
             raise ProtocolError('line {}: not terminated by a newline (input cut short?)'.format(n))
         try:
@@ -55,9 +61,37 @@ def read_lines(stream):
         yield n, obj
 
 
+# json.loads(raw) without its per-call overhead (encoding detection, two whitespace regex
+# matches, three Python calls): a decoder with json's default settings, whose scanner is
+# called directly. Only ever used where the result is sure to be json.loads' own.
+_scan_once = JSONDecoder().scan_once
+
+
+def _read_lines_fast(stream):
+    """read_lines(stream), faster on the usual lines and the same on all others.
+
+    A line that is bytes, starts with '{' followed by a non-NUL byte (so json.detect_encoding
+    says UTF-8, with no BOM), and scans as one JSON value ending right before its final
+    newline, is what json.loads would return. Anything else (including every error) takes
+    read_lines' own code for that line, so errors and their messages are unchanged.
+    """
+    for n, raw in enumerate(stream, 1):
+        if type(raw) is bytes and raw[:1] == b'{' and raw[1:2] != b'\0' and raw[-1:] == b'\n':
+            try:
+                s = raw.decode('utf-8', 'surrogatepass')
+                obj, end = _scan_once(s, 0)
+            except Exception:  # the slow path below says what is wrong, as before
+                obj = end = None
+            # the last character is the newline, whitespace json.loads skips at the end
+            if end is not None and end == len(s) - 1 and type(obj) is dict and type(obj.get('type')) is str:
+                yield n, obj
+                continue
+        yield from _read_lines((raw,), n)
+
+
 def read_stream(stream):
     """Reads header, directives and end. Returns (header, [directive JSON])."""
-    it = read_lines(stream)
+    it = _read_lines_fast(stream)
     try:
         n, header = next(it)
     except StopIteration:
