@@ -92,3 +92,20 @@ fi
 base=$(awk -F'\t' '$2 == "bean-check" { print $1 }' "$medians")
 awk -F'\t' -v base="$base" -v target="$TARGET" '
   { printf "  %-50s median %7.2f s", $2, $1; if ($2 != "bean-check") printf "   ratio %.2fx (target <= %sx)", $1 / base, target; printf "\n" }' "$medians"
+
+# CPU: one more run of each command, counting the CPU the whole machine used meanwhile
+# (/proc/stat: user, nice, system, irq, softirq, steal), so the engine's and the containers'
+# share is counted too. On N cores no schedule can finish in less wall time than CPU / N:
+# that bound, against bean-check's median, says how far any overlap could take the ratio.
+hz=$(getconf CLK_TCK)
+cores=$(nproc)
+busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+echo "CPU of one more run of each (whole machine, $cores cores; the load average above adds noise):"
+for i in "${!cmds[@]}"; do
+  b0=$(busy); bash -c "${cmds[$i]}" >/dev/null 2>&1; b1=$(busy)
+  awk -v t="$((b1 - b0))" -v hz="$hz" -v n="$cores" -v base="$base" -v name="${names[$i]}" -v target="$TARGET" 'BEGIN {
+    cpu = t / hz; floor = cpu / n
+    printf "  %-50s %6.2f s of CPU", name, cpu
+    if (name != "bean-check") printf ", so at least %.2f s of wall on %d cores: %.2fx bean-check at best (target <= %sx)", floor, n, floor / base, target
+    printf "\n" }'
+done
