@@ -1,13 +1,14 @@
 """The ledger's `option` lines for a printed ledger, so that it reads back as it was loaded.
 
 Printed: the options a ledger sets that change how its text parses (account root names,
-long strings), how Beancount books and checks it (booking method, tolerances, rounding)
-or what reports show (title, operating currencies, commas, the equity accounts), and only
-where they differ from Beancount's defaults.
+long strings), how Beancount books and checks it (booking method, tolerances, rounding,
+`plugin_processing_mode "raw"`, without which reading it back would run the pad and
+balance ops this ledger never ran) or what reports show (title, operating currencies,
+commas, the equity accounts), and only where they differ from Beancount's defaults.
 
 Left out, on purpose:
-- options whose work the printed directives already hold: `plugin` and
-  `plugin_processing_mode` (the plugins have run), `documents` (the Document directives it
+- options whose work the printed directives already hold: `plugin` (the plugins have
+  run), `documents` (the Document directives it
   made are printed; reading the folder again would add them twice), `include` (everything
   included is printed), `insert_pythonpath` (it only serves plugins);
 - what the loader derives: `filename`, `input_hash`, `dcontext`, `commodities`;
@@ -28,6 +29,7 @@ PRINTED = (
     'conversion_currency',
     'inferred_tolerance_default', 'inferred_tolerance_multiplier', 'infer_tolerance_from_cost',
     'operating_currency', 'render_commas', 'long_string_maxlines', 'booking_method',
+    'plugin_processing_mode',
 )
 
 
