@@ -42,13 +42,8 @@ def take_stdout():
     return Channel(private)
 
 
-def read_lines(stream):
-    """Yields (line number, parsed JSON object) from a binary stream; bad lines are errors."""
-    return _read_lines(stream, 1)
-
-
-def _read_lines(stream, start):
-    """read_lines, its lines numbered from `start`."""
+def _read_lines_checked(stream, start):
+    """read_lines, line by line through json.loads, its lines numbered from `start`."""
     for n, raw in enumerate(stream, start):
         if not raw.endswith(b'\n'):
             raise ProtocolError('line {}: not terminated by a newline (input cut short?)'.format(n))
@@ -67,13 +62,13 @@ def _read_lines(stream, start):
 _scan_once = JSONDecoder().scan_once
 
 
-def _read_lines_fast(stream):
-    """read_lines(stream), faster on the usual lines and the same on all others.
+def read_lines(stream):
+    """Yields (line number, parsed JSON object) from a binary stream; bad lines are errors.
 
     A line that is bytes, starts with '{' followed by a non-NUL byte (so json.detect_encoding
     says UTF-8, with no BOM), and scans as one JSON value ending right before its final
-    newline, is what json.loads would return. Anything else (including every error) takes
-    read_lines' own code for that line, so errors and their messages are unchanged.
+    newline, is what json.loads would return: it is taken as scanned. Anything else (including
+    every error) goes through _read_lines_checked, so every error reads as it always did.
     """
     for n, raw in enumerate(stream, 1):
         if type(raw) is bytes and raw[:1] == b'{' and raw[1:2] != b'\0' and raw[-1:] == b'\n':
@@ -86,12 +81,12 @@ def _read_lines_fast(stream):
             if end is not None and end == len(s) - 1 and type(obj) is dict and type(obj.get('type')) is str:
                 yield n, obj
                 continue
-        yield from _read_lines((raw,), n)
+        yield from _read_lines_checked((raw,), n)
 
 
 def read_stream(stream):
     """Reads header, directives and end. Returns (header, [directive JSON])."""
-    it = _read_lines_fast(stream)
+    it = read_lines(stream)
     try:
         n, header = next(it)
     except StopIteration:

@@ -120,9 +120,7 @@ def dec_amount(o):
         _expect_keys(o, ('number', 'currency'), 'Amount')  # raises
     n = o['number']
     if n is not None:
-        # dec_decimal, its cache lookup inlined
-        d = _decimal_cached(n) if type(n) is str else None
-        n = d if d is not None else dec_decimal(n)
+        n = dec_decimal(n)
     c = o['currency']
     if c is None or type(c) is str:
         return _new(Amount, (n, c))
@@ -238,8 +236,7 @@ def _dec_tolerances(inner):
     values = {}
     for c, t in inner.items():
         if c != '*':
-            d = _decimal_cached(t) if type(t) is str else None
-            values[c] = d if d is not None else dec_decimal(t)
+            values[c] = dec_decimal(t)
     if '*' in inner:
         return ImmutableDictWithDefault(values, default=dec_decimal(inner['*']))
     return values
@@ -357,14 +354,7 @@ def dec_posting(o):
     # fields decoded in the order the original evaluated them (which error wins matters)
     units = o['units']
     if units is not None:
-        # dec_amount(units), its usual case inlined: {"number": "12.50", "currency": "USD"}
-        d = c = None
-        if type(units) is dict and units.keys() == _AMOUNT_KEYS:
-            n = units['number']
-            c = units['currency']
-            if type(n) is str and type(c) is str:
-                d = _decimal_cached(n)
-        units = _new(Amount, (d, c)) if d is not None else dec_amount(units)
+        units = dec_amount(units)
     cost = o['cost']
     if cost is not None:
         cost = dec_cost(cost)

@@ -8,9 +8,9 @@ commas, the equity accounts), and only where they differ from Beancount's defaul
 
 Left out, on purpose:
 - options whose work the printed directives already hold: `plugin` (the plugins have
-  run), `documents` (the Document directives it
-  made are printed; reading the folder again would add them twice), `include` (everything
-  included is printed), `insert_pythonpath` (it only serves plugins);
+  run), `documents` (the Document directives it made are printed; reading the folder again
+  would add them twice), `include` (everything included is printed), `insert_pythonpath`
+  (it only serves plugins);
 - what the loader derives: `filename`, `input_hash`, `dcontext`, `commodities`;
 - the deprecated `allow_pipe_separator` and `allow_deprecated_none_for_tags_and_links`;
 - the sandbox's own options (`plugin_sandbox`, ...), which Beancount does not keep.
