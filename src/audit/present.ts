@@ -1,6 +1,6 @@
-import { safeText } from '../cli/render.js';
-import type { ChainVerdict } from './chain.js';
-import type { OpenedLine } from './chain.js';
+import { safeText } from '../safe-text.js';
+import type { ChainVerdict } from './hash-chain.js';
+import type { OpenedLine } from './hash-chain.js';
 import type { AuditRecord } from './record.js';
 
 // Records hold text that came from plugins and ledgers: everything shown passes through safeText.

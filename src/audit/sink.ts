@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pino, type DestinationStream, type Logger, type TransportMultiOptions, type TransportSingleOptions } from 'pino';
 import { AuditWriteError } from '../errors.js';
-import { openLine, sealLine } from './chain.js';
+import { openLine, sealLine } from './hash-chain.js';
 import { acquireLock, type LockOptions } from './lock.js';
 import { GENESIS, type AuditRecordBody } from './record.js';
 

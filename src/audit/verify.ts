@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { UsageError } from '../errors.js';
-import { ChainVerifier, openLine, type ChainVerdict, type ExpectedHead, type OpenedLine } from './chain.js';
+import { ChainVerifier, openLine, type ChainVerdict, type ExpectedHead, type OpenedLine } from './hash-chain.js';
 import type { AuditRecord } from './record.js';
 
 // A line longer than this is not one of ours; it is cut into pieces that fail to parse.

@@ -6,7 +6,7 @@ import { ExitCode, InterruptedError, SandboxctlError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createDockerEngine } from '../engine/docker-engine.js';
 import type { Engine } from '../engine/engine.js';
-import type { CliContext, CommandResult } from './context.js';
+import type { CliContext, CommandResult } from './command-context.js';
 import { printResult, renderError } from './render.js';
 import { registerCommands } from './commands/index.js';
 

@@ -1,11 +1,6 @@
 import { SandboxctlError } from '../errors.js';
-import type { CommandResult } from './context.js';
-
-/** Strips terminal control sequences from text that came from outside (plugins, ledgers). */
-export function safeText(s: string): string {
-  // C0 controls except \n and \t, DEL, and C1 controls (which include CSI/OSC introducers).
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+import { safeText } from '../safe-text.js';
+import type { CommandResult } from './command-context.js';
 
 export function printResult(result: CommandResult, json: boolean, out: NodeJS.WritableStream = process.stdout): void {
   if (json) out.write(JSON.stringify(result.data, null, 2) + '\n');

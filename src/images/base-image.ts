@@ -7,7 +7,7 @@ import type { Engine, ImageInfo } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
 import { Labels } from '../labels.js';
 import { baseTag, type BaseRecipe } from './recipes.js';
-import { packContext, readContextFiles } from './context.js';
+import { packContext, readContextFiles } from './build-context.js';
 
 export interface BaseResult {
   tag: string;

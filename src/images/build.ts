@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import { Labels } from '../labels.js';
 import { NotReadyError } from '../errors.js';
 import { ensureBaseImage } from './base-image.js';
-import { packContext, readContextFiles } from './context.js';
+import { packContext, readContextFiles } from './build-context.js';
 import { DEFAULT_BASE, RUNNERS, baseTag, digestFiles, runnerTag, type BaseRecipe, type RunnerName } from './recipes.js';
 
 export interface ImageStatus {

@@ -1,4 +1,4 @@
-import { safeText } from '../cli/render.js';
+import { safeText } from '../safe-text.js';
 
 // A diagnostic a person can act on, printed in the ledger-error form users know:
 //   error: <title>

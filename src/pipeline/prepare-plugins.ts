@@ -5,7 +5,7 @@ import { PolicyRefusal } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { HostFacts } from '../policy/grant.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
-import { preparePlugin, type StepPreparation } from '../run/chain.js';
+import { preparePlugin, type StepPreparation } from './jsonl-run.js';
 import type { Catalogue } from './catalogue.js';
 import type { LoadedHead, PluginLine } from './load-ledger.js';
 

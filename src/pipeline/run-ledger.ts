@@ -7,13 +7,13 @@ import { InternalError, InterruptedError, SandboxctlError } from '../errors.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import { sortEntries } from '../ledger/sort.js';
 import type { Logger } from '../logger.js';
-import type { StepPreparation } from '../run/chain.js';
-import { defaultMaxResults } from '../run/limits.js';
+import type { StepPreparation } from './jsonl-run.js';
+import { defaultMaxResults } from '../run/run-limits.js';
 import { runBody } from '../run/run-plugin.js';
 import { WarmPool } from '../run/warm-start.js';
-import type { CheckedSeccomp } from '../spec/seccomp.js';
+import type { CheckedSeccomp } from '../policy/seccomp.js';
 import { ledgerError, pluginError, sandboxError, type RunError } from './diagnostics.js';
-import { executeChain, type ChainStep, type PreparedPlugin } from './execute-chain.js';
+import { executeChain, type ChainStep, type PreparedPlugin } from './execute-plugins.js';
 import type { LoadedHead, LoadedLedger } from './load-ledger.js';
 import { TrustedSession, type Finalized } from './trusted-session.js';
 

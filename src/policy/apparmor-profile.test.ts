@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, shippedProfile } from './test-fixtures.js';
+import { ROOT, shippedProfile } from '../../test/fixtures/policy-fixtures.js';
 
 const FILE = path.join(ROOT, 'profiles', 'apparmor', 'sandboxctl-plugin');
 const text = readFileSync(FILE, 'utf8');

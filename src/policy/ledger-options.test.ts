@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../errors.js';
 import { chooseProfile, looserThan, parseLedgerOptions } from './ledger-options.js';
-import { shippedProfile } from './test-fixtures.js';
+import { shippedProfile } from '../../test/fixtures/policy-fixtures.js';
 
 const strict = shippedProfile('strict');
 const standard = shippedProfile('standard');

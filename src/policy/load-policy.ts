@@ -2,8 +2,8 @@
 // (the ceiling), the profile the ledger asks for (if any), and each one's checked seccomp
 // body. A broken profile or seccomp file stops the command before any container exists.
 import { UsageError } from '../errors.js';
-import { loadSeccomp } from '../spec/seccomp-file.js';
-import type { CheckedSeccomp } from '../spec/seccomp.js';
+import { loadSeccomp } from './seccomp-file.js';
+import type { CheckedSeccomp } from './seccomp.js';
 import { parseLedgerOptions, type LedgerOptions } from './ledger-options.js';
 import { DEFAULT_PROFILE, loadProfile, PROFILE_ENV, profileLocations, type LoadedProfile } from './load-profile.js';
 

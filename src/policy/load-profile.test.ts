@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { loadProfile, profileLocations } from './load-profile.js';
-import { ROOT } from './test-fixtures.js';
+import { ROOT } from '../../test/fixtures/policy-fixtures.js';
 
 let dir: string;
 beforeEach(async () => {

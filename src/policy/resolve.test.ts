@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Grant, Refusal } from './grant.js';
 import { resolve } from './resolve.js';
-import { manifest, shippedProfile } from './test-fixtures.js';
+import { manifest, shippedProfile } from '../../test/fixtures/policy-fixtures.js';
 
 const strict = shippedProfile('strict');
 const standard = shippedProfile('standard');

@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { InvalidInputError, describeFound, type FieldIssue } from '../errors.js';
 import { DirectiveSchema, type Directive } from '../ledger/directive-schema.js';
 import { FramingError, parseJsonLine, splitLines } from '../protocol/framing.js';
-import { DEFAULT_VALUE_LIMITS } from '../validate/limits.js';
+import { DEFAULT_VALUE_LIMITS } from '../validate/value-limits.js';
 import { findStructureProblem } from '../validate/structure.js';
 
 const MAX_ISSUES = 50;

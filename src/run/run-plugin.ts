@@ -14,7 +14,7 @@ import { PROTOCOL_VERSION, type Counts, type Header, type PluginMessage } from '
 import { EffectTracker, type Effect, type PluginError } from '../validate/effects.js';
 import { validatePluginMessage } from '../validate/message.js';
 import { pluginContainerBody } from './container-body.js';
-import type { RunLimits } from './limits.js';
+import type { RunLimits } from './run-limits.js';
 import { HeadTailCapture, type CapturedText } from './stderr-capture.js';
 import { UsageSampler, type ResourceUsage } from './usage-sampler.js';
 import type { WarmContainer } from './warm-start.js';

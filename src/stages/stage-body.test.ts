@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkSeccomp } from '../spec/seccomp.js';
+import { checkSeccomp } from '../policy/seccomp.js';
 import { stageBody } from './stage-body.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

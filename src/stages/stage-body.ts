@@ -4,8 +4,8 @@
 import type { CreateContainerBody } from '../engine/engine.js';
 import { ourLabels, type ObjectKind } from '../labels.js';
 import type { Grant } from '../policy/grant.js';
-import { buildContainerSpec, LEDGER_MOUNT } from '../spec/container-spec.js';
-import type { CheckedSeccomp } from '../spec/seccomp.js';
+import { buildContainerSpec, LEDGER_MOUNT } from '../blueprint/container-blueprint.js';
+import type { CheckedSeccomp } from '../policy/seccomp.js';
 
 export { LEDGER_MOUNT };
 

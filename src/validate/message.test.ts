@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SandboxViolation } from '../errors.js';
 import { SAMPLE_DIRECTIVES } from '../../test/fixtures/run/sample-directives.js';
-import { DEFAULT_VALUE_LIMITS } from './limits.js';
+import { DEFAULT_VALUE_LIMITS } from './value-limits.js';
 import { validatePluginMessage } from './message.js';
 
 const ctx = { plugin: 'acme.test', line: 7 };

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { SandboxViolation, describeFound } from '../errors.js';
 import { MessageSchemas, type PluginMessage } from '../protocol/messages.js';
 import type { Directive } from '../ledger/directive-schema.js';
-import { DEFAULT_VALUE_LIMITS, type ValueLimits } from './limits.js';
+import { DEFAULT_VALUE_LIMITS, type ValueLimits } from './value-limits.js';
 import { findStructureProblem } from './structure.js';
 
 export interface MessageContext {

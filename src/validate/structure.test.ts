@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_VALUE_LIMITS } from './limits.js';
+import { DEFAULT_VALUE_LIMITS } from './value-limits.js';
 import { findStructureProblem } from './structure.js';
 
 const opts = { limits: DEFAULT_VALUE_LIMITS };

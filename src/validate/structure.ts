@@ -1,7 +1,7 @@
 // A walk over an untrusted JSON value, before any schema sees it: keys that could
 // reach an object's prototype, strings that could change the printed ledger, and
 // sizes. It stops at the first problem and names where it is (a JSON path).
-import type { ValueLimits } from './limits.js';
+import type { ValueLimits } from './value-limits.js';
 import { findUnsafeLedgerChar, findUnsafeMessageChar } from './strings.js';
 
 /** Keys refused anywhere: assigning them on a plain object reaches its prototype. */

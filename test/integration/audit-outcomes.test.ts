@@ -15,7 +15,7 @@ import { AuditRecordBody } from '../../src/audit/record.js';
 import { Labels } from '../../src/labels.js';
 import { loadBundle } from '../../src/manifest/bundle.js';
 import { BUNDLE_DIGEST_LABEL, PLUGIN_IMAGE_KIND } from '../../src/run/plugin-image.js';
-import { specDigest } from '../../src/spec/container-spec.js';
+import { specDigest } from '../../src/blueprint/container-blueprint.js';
 import { SAMPLE_DIRECTIVES } from '../fixtures/run/sample-directives.js';
 import { CLI, ROOT } from './helpers/cli.js';
 

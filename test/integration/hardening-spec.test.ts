@@ -10,7 +10,7 @@ import { newRunId } from '../../src/ids.js';
 import { Labels } from '../../src/labels.js';
 import type { HostFacts } from '../../src/policy/grant.js';
 import { hostFacts } from '../../src/policy/host-facts.js';
-import { runscHostPids } from '../../src/spec/container-spec.js';
+import { runscHostPids } from '../../src/blueprint/container-blueprint.js';
 import { baseImage } from './hardening/images.js';
 import { ASKS, PROFILES, specFor, writableLedgerDir, type ProfileName } from './hardening/spec-for.js';
 import { removeWorkDir } from './helpers/work-dir.js';

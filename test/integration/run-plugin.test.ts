@@ -5,7 +5,7 @@ import { newRunId } from '../../src/ids.js';
 import { SandboxViolation, type ViolationKind } from '../../src/errors.js';
 import type { Directive } from '../../src/ledger/directive-schema.js';
 import { runPlugin, type PluginRun } from '../../src/run/run-plugin.js';
-import type { RunLimits } from '../../src/run/limits.js';
+import type { RunLimits } from '../../src/run/run-limits.js';
 import { SAMPLE_DIRECTIVES } from '../fixtures/run/sample-directives.js';
 import { cleanupFixtureImages, fixture, limitsFor, quietLogger, specFor } from './helpers/plugin-fixtures.js';
 

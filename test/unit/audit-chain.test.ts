@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeRecord, openLine, sealLine, verifyLines, type ChainVerdict } from '../../src/audit/chain.js';
+import { encodeRecord, openLine, sealLine, verifyLines, type ChainVerdict } from '../../src/audit/hash-chain.js';
 import { GENESIS } from '../../src/audit/record.js';
 import { body, bytesOf, chainOf, reseal } from './audit-fixtures.js';
 

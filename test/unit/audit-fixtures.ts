@@ -1,4 +1,4 @@
-import { encodeRecord, sealLine } from '../../src/audit/chain.js';
+import { encodeRecord, sealLine } from '../../src/audit/hash-chain.js';
 import { buildRecordBody, GENESIS, type AuditEntry, type AuditRecordBody } from '../../src/audit/record.js';
 
 export const actor = { user: 'alice', uid: 1000, host: 'ledger-box', sudoUser: null };

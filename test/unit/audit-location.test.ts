@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { resolveAuditPath } from '../../src/audit/location.js';
 import { formatRecordDetail, formatVerdict } from '../../src/audit/present.js';
-import { openLine } from '../../src/audit/chain.js';
-import { encodeRecord } from '../../src/audit/chain.js';
+import { openLine } from '../../src/audit/hash-chain.js';
+import { encodeRecord } from '../../src/audit/hash-chain.js';
 import { GENESIS } from '../../src/audit/record.js';
 import { body } from './audit-fixtures.js';
 

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuditWriteError, ExitCode } from '../../src/errors.js';
 import { loadShipOptions, openAuditLog, openInvocationAuditLog, type AuditEntry } from '../../src/audit/index.js';
-import { encodeRecord } from '../../src/audit/chain.js';
+import { encodeRecord } from '../../src/audit/hash-chain.js';
 import { GENESIS } from '../../src/audit/record.js';
 import { verifyFile } from '../../src/audit/verify.js';
 import { actor, body, entry } from './audit-fixtures.js';

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { ExitCode, UsageError } from '../../errors.js';
 import { auditPathFor } from '../../audit/index.js';
-import type { ExpectedHead, OpenedLine } from '../../audit/chain.js';
+import type { ExpectedHead, OpenedLine } from '../../audit/hash-chain.js';
 import { formatDamaged, formatRecordDetail, formatRecordLine, formatVerdict } from '../../audit/present.js';
 import type { AuditRecord } from '../../audit/record.js';
 import { lastRecords, lastRunId, recordsOfRun, verifyFile, type ReadRecord } from '../../audit/verify.js';
-import type { CliContext, CommandResult } from '../context.js';
+import type { CliContext, CommandResult } from '../command-context.js';
 import type { Choose } from './index.js';
 
 interface LogOpts {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { collectLeftovers, pidIsAlive, type Leftover } from '../../run/leftovers.js';
-import { safeText } from '../render.js';
+import { safeText } from '../../safe-text.js';
 import type { Choose } from './index.js';
 
 function line(verb: string, l: Leftover): string {

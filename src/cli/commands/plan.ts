@@ -7,12 +7,12 @@ import { loadBundle, type Bundle } from '../../manifest/bundle.js';
 import type { Decision } from '../../policy/grant.js';
 import { hostFacts, type KnownHostFacts } from '../../policy/host-facts.js';
 import { loadPolicy } from '../../policy/load-policy.js';
-import { LEDGER_MOUNT, redactEnv } from '../../spec/container-spec.js';
-import { planPlugin, type Plan } from '../../spec/plan-plugin.js';
+import { LEDGER_MOUNT, redactEnv } from '../../blueprint/container-blueprint.js';
+import { planPlugin, type Plan } from '../../blueprint/plan-plugin.js';
 import { pluginRepo, runnerCommand } from '../../run/plugin-image.js';
-import { safeText } from '../render.js';
+import { safeText } from '../../safe-text.js';
 import type { Choose } from './index.js';
-import type { CliContext, CommandResult } from '../context.js';
+import type { CliContext, CommandResult } from '../command-context.js';
 
 export interface PlanOptions {
   profile?: string;

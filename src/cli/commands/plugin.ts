@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ExitCode, UsageError } from '../../errors.js';
 import { loadBundle } from '../../manifest/bundle.js';
 import { pluginDirs, readCatalogue } from '../../pipeline/catalogue.js';
-import { safeText } from '../render.js';
+import { safeText } from '../../safe-text.js';
 import type { Choose } from './index.js';
 import { planBundles } from './plan.js';
 

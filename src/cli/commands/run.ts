@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { runJsonlCommand } from '../handlers/run-jsonl.js';
-import { runLedgerCommand } from '../handlers/run-ledger.js';
+import { runJsonlCommand } from '../handlers/jsonl-run-handler.js';
+import { runLedgerCommand } from '../handlers/ledger-run-handler.js';
 import type { Choose } from './index.js';
 
 interface RunOpts {

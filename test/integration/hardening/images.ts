@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Engine, ImageInfo } from '../../../src/engine/engine.js';
-import { packContext } from '../../../src/images/context.js';
+import { packContext } from '../../../src/images/build-context.js';
 import { baseTag, DEFAULT_BASE, type ContextFile } from '../../../src/images/recipes.js';
 import { ourLabels } from '../../../src/labels.js';
 

@@ -5,7 +5,7 @@
 // /srv/sandboxctl-test; each test's directory is removed after it, and the parent once empty.
 import { chmod, mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
-import { hostPathMountable } from '../../../src/spec/container-paths.js';
+import { hostPathMountable } from '../../../src/blueprint/container-paths.js';
 import { ROOT } from './cli.js';
 
 const CANDIDATES = [path.join(ROOT, 'test', '.work'), '/srv/sandboxctl-test'];

@@ -12,15 +12,15 @@ import { Labels, ourLabels } from '../labels.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import type { Logger } from '../logger.js';
 import { loadBundle, type Bundle } from '../manifest/bundle.js';
-import { pluginRunEntry, refusedEntry, type GrantRecord, type PluginIdentity } from '../pipeline/audit-entry.js';
-import { executeChain, type ChainStep, type PreparedPlugin } from '../pipeline/execute-chain.js';
-import type { PluginLine } from '../pipeline/load-ledger.js';
+import { pluginRunEntry, refusedEntry, type GrantRecord, type PluginIdentity } from './audit-entry.js';
+import { executeChain, type ChainStep, type PreparedPlugin } from './execute-plugins.js';
+import type { PluginLine } from './load-ledger.js';
 import type { Grant, HostFacts } from '../policy/grant.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
-import type { ContainerSpec } from '../spec/container-spec.js';
-import { planPlugin } from '../spec/plan-plugin.js';
-import { runLimits } from './limits.js';
-import { ensurePluginImage, resolvePinnedImage, runnerCommand, type PluginImage } from './plugin-image.js';
+import type { ContainerSpec } from '../blueprint/container-blueprint.js';
+import { planPlugin } from '../blueprint/plan-plugin.js';
+import { runLimits } from '../run/run-limits.js';
+import { ensurePluginImage, resolvePinnedImage, runnerCommand, type PluginImage } from '../run/plugin-image.js';
 import type { PluginError } from '../validate/effects.js';
 
 /** The one audit call the chain makes (src/audit's AuditLog fits). */

@@ -18,10 +18,10 @@ import { discardedEntry, outcomeOf, pluginRunEntry, refusedEntry, runSummaryEntr
 import { pluginDirs, readCatalogue } from '../../pipeline/catalogue.js';
 import type { RunError } from '../../pipeline/diagnostics.js';
 import { ledgerSandboxOptions, preparePlugins } from '../../pipeline/prepare-plugins.js';
-import type { PreparedStep } from '../../run/chain.js';
+import type { PreparedStep } from '../../pipeline/jsonl-run.js';
 import { runLedger, type LedgerRunResult } from '../../pipeline/run-ledger.js';
-import type { CliContext, CommandResult } from '../context.js';
-import { pingOrAudit, sha256File } from './run-common.js';
+import type { CliContext, CommandResult } from '../command-context.js';
+import { pingOrAudit, sha256File } from './run-handler-common.js';
 
 export interface RunLedgerOptions {
   ledger: string;

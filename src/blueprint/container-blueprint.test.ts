@@ -3,9 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Grant } from '../policy/grant.js';
 import { resolve } from '../policy/resolve.js';
-import { manifest, shippedProfile } from '../policy/test-fixtures.js';
-import { buildContainerSpec, NPROC_RUNC_BACKSTOP, redactEnv, runscHostPids, specDigest } from './container-spec.js';
-import { checkSeccomp } from './seccomp.js';
+import { manifest, shippedProfile } from '../../test/fixtures/policy-fixtures.js';
+import { buildContainerSpec, NPROC_RUNC_BACKSTOP, redactEnv, runscHostPids, specDigest } from './container-blueprint.js';
+import { checkSeccomp } from '../policy/seccomp.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const IMAGE = `sha256:${'d'.repeat(64)}`;

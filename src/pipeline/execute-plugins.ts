@@ -7,7 +7,7 @@ import type { Directive } from '../ledger/directive-schema.js';
 import { sortEntries } from '../ledger/sort.js';
 import type { Logger } from '../logger.js';
 import { runPlugin, type PluginRun } from '../run/run-plugin.js';
-import type { RunLimits } from '../run/limits.js';
+import type { RunLimits } from '../run/run-limits.js';
 import type { WarmPool } from '../run/warm-start.js';
 import type { Effect, PluginError } from '../validate/effects.js';
 import type { PluginLine } from './load-ledger.js';

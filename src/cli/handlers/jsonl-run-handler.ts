@@ -9,12 +9,12 @@ import type { Directive } from '../../ledger/directive-schema.js';
 import { outcomeOf, runSummaryEntry } from '../../pipeline/audit-entry.js';
 import { loadPolicy } from '../../policy/load-policy.js';
 import { hostFacts } from '../../policy/host-facts.js';
-import { preparePlugin, runPluginChain, type ChainRunResult, type StepPreparation } from '../../run/chain.js';
+import { preparePlugin, runPluginChain, type ChainRunResult, type StepPreparation } from '../../pipeline/jsonl-run.js';
 import { readDirectivesFile } from '../../run/jsonl-input.js';
 import { writeDirectivesFile, writeDirectivesStream } from '../../run/jsonl-output.js';
-import type { CliContext, CommandResult } from '../context.js';
-import { pingOrAudit, sha256File } from './run-common.js';
-import { safeText } from '../render.js';
+import type { CliContext, CommandResult } from '../command-context.js';
+import { pingOrAudit, sha256File } from './run-handler-common.js';
+import { safeText } from '../../safe-text.js';
 
 export interface RunJsonlOptions {
   input: string;

@@ -6,7 +6,7 @@ import type { CreateContainerBody, HostConfig, Ulimit } from '../engine/types.js
 import { InternalError } from '../errors.js';
 import type { Grant } from '../policy/grant.js';
 import { hostPathMountable, LEDGER_MOUNT, SCRATCH_MOUNT } from './container-paths.js';
-import type { CheckedSeccomp } from './seccomp.js';
+import type { CheckedSeccomp } from '../policy/seccomp.js';
 
 export { LEDGER_MOUNT, SCRATCH_MOUNT };
 /** Open files per process: the runners need a few dozen. */

@@ -1,5 +1,5 @@
 // Limits on one plugin execution, enforced while its output arrives.
-import { DEFAULT_VALUE_LIMITS, type ValueLimits } from '../validate/limits.js';
+import { DEFAULT_VALUE_LIMITS, type ValueLimits } from '../validate/value-limits.js';
 
 export interface RunLimits {
   /** Wall-clock time from container start to exit. */

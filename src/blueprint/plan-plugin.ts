@@ -5,7 +5,7 @@ import type { Decision, HostFacts } from '../policy/grant.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { resolve } from '../policy/resolve.js';
 import type { Manifest } from '../manifest/schema.js';
-import { buildContainerSpec, type ContainerSpec } from './container-spec.js';
+import { buildContainerSpec, type ContainerSpec } from './container-blueprint.js';
 
 export interface PlanInput {
   manifest: Manifest;
