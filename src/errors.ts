@@ -19,6 +19,8 @@ export const ExitCode = {
   notReady: 7,
   /** An audit log failed verification. */
   auditTampered: 8,
+  /** A trusted Beancount stage (loader, finalizer, printer) crashed, timed out or was killed. */
+  stageFailed: 9,
   /** A bug in sandboxctl itself. */
   internal: 70,
   /** Interrupted by SIGINT / SIGTERM (128 + signal). */
@@ -144,6 +146,16 @@ export class AuditWriteError extends SandboxctlError {
 export class AuditTamperedError extends SandboxctlError {
   readonly code = 'audit-tampered';
   readonly exitCode = ExitCode.auditTampered;
+}
+
+/**
+ * A trusted Beancount stage (the loader, finalizer or printer) failed, timed out, was
+ * killed, or sent output that does not follow its protocol: not the ledger's errors,
+ * which Beancount reports as diagnostics (exit 1).
+ */
+export class StageFailedError extends SandboxctlError {
+  readonly code = 'stage-failed';
+  readonly exitCode = ExitCode.stageFailed;
 }
 
 export class InterruptedError extends SandboxctlError {

@@ -17,11 +17,29 @@ export interface CliContext {
   now(): Date;
 }
 
-/** What a handler returns; the one renderer prints it as text or --json. */
+/**
+ * Results that go to stdout as they are (a printed ledger, a directive stream): too large
+ * to hold as text, so the renderer streams them.
+ */
+export interface StdoutResults {
+  /** Streams the results onto `out`, honouring back-pressure; stops when `signal` aborts. */
+  writeTo(out: NodeJS.WritableStream, signal: AbortSignal): Promise<void>;
+  /** Frees what holds the results (a staged file), whether they were written or not. */
+  release?(): Promise<void>;
+}
+
+/** What a handler returns; the one renderer prints it as text or --json. Handlers never write. */
 export interface CommandResult {
   /** Machine form, printed by --json. */
   data: unknown;
   /** Human form, printed otherwise. */
   text: string;
   exitCode: number;
+  /**
+   * `report`: the text is about results (a run's diagnostics and summary), so it goes to
+   * stderr and stdout carries results only. `result` (the default): the text is the result.
+   */
+  textKind?: 'result' | 'report';
+  /** Results for stdout, written before the text (never with --json, which owns stdout). */
+  stdout?: StdoutResults;
 }

@@ -7,7 +7,7 @@ import { createLogger } from '../logger.js';
 import { createDockerEngine } from '../engine/docker-engine.js';
 import type { Engine } from '../engine/engine.js';
 import type { CliContext, CommandResult } from './command-context.js';
-import { printResult, renderError } from './render.js';
+import { emitResult, renderError } from './render.js';
 import { registerCommands } from './commands/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
 
   try {
     const result = await chosen.handler(ctx);
-    printResult(result, chosen.json);
+    await emitResult(result, chosen.json, { stdout: process.stdout, stderr: process.stderr }, ctx.signal);
     return result.exitCode;
   } catch (err) {
     process.stderr.write(renderError(err, chosen.json) + '\n');

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createDirectiveSchemas, type Directive } from '../ledger/directive-schema.js';
 import { OptionsSchema, SourceSchema } from '../protocol/messages.js';
 import { parseJsonLine, type Line } from '../protocol/framing.js';
-import { StageFailedError } from '../stages/stage-error.js';
+import { StageFailedError } from '../errors.js';
 
 export const PluginLineSchema = z.strictObject({
   name: z.string().min(1),

@@ -3,7 +3,7 @@
 // same trusted container, and only then is anything written. Plugin containers are
 // started while the loader still books, each waiting for its turn.
 import type { Engine } from '../engine/engine.js';
-import { InternalError, InterruptedError, SandboxctlError } from '../errors.js';
+import { InternalError, SandboxctlError, SandboxViolation } from '../errors.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import { sortEntries } from '../ledger/sort.js';
 import type { Logger } from '../logger.js';
@@ -148,9 +148,10 @@ async function runInSession(
   if (chain.failed || !chain.output) {
     const f = chain.failed!;
     const err = !f.run.ok ? f.run.error : undefined;
-    if (err instanceof InterruptedError) throw err;
+    // only what the plugin did is a violation; an interruption, or an engine that failed under it, ends the run as itself
+    if (!(err instanceof SandboxViolation)) throw err instanceof SandboxctlError ? err : wrap(err);
     const tail = f.run.stderr.text.trimEnd().split('\n').slice(-12).join('\n');
-    errors.push(sandboxError(err instanceof SandboxctlError ? err : wrap(err), f.plugin.name, f.plugin.line, tail || undefined));
+    errors.push(sandboxError(err, f.plugin.name, f.plugin.line, tail || undefined));
     return { status: 'violation', errors, loaded, steps: chain.steps, timings };
   }
   const fin = chain.tail!;
@@ -173,5 +174,8 @@ async function loadedSorted(session: TrustedSession): Promise<LoadedLedger & { l
 
 // runPlugin reports what a plugin did as typed errors; anything else is the engine failing under it
 function wrap(err: unknown): SandboxctlError {
-  return new InternalError(`the plugin run failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  return new InternalError(`the plugin run failed: ${(err as Error)?.message ?? String(err)}`, {
+    cause: err,
+    hint: 'check the engine (`sandboxctl doctor`); containers left behind are removed by `sandboxctl gc`',
+  });
 }

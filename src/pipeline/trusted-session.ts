@@ -7,14 +7,13 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { ContainerHandle, ContainerStreams, Engine } from '../engine/engine.js';
-import { InterruptedError, SandboxctlError } from '../errors.js';
+import { InterruptedError, SandboxctlError, StageFailedError } from '../errors.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import type { Logger } from '../logger.js';
 import { JsonLinesWriter, parseJsonLine, splitLines, type Line } from '../protocol/framing.js';
 import { runLimits } from '../run/run-limits.js';
 import { HeadTailCapture } from '../run/stderr-capture.js';
 import type { CheckedSeccomp } from '../policy/seccomp.js';
-import { StageFailedError } from '../stages/stage-error.js';
 import { LEDGER_MOUNT, stageBody } from '../stages/stage-body.js';
 import { EffectTracker, type PluginError } from '../validate/effects.js';
 import { validatePluginMessage } from '../validate/message.js';

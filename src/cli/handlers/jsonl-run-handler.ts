@@ -77,11 +77,11 @@ export async function runJsonlCommand(ctx: CliContext, o: RunJsonlOptions): Prom
     const exitCode = result.errors.length > 0 ? ExitCode.ledgerErrors : ExitCode.ok;
     // written only now, whole: a failed chain has thrown above and nothing was written
     if (output) await writeDirectivesFile(output, result.output, ctx.signal);
-    else await writeDirectivesStream(process.stdout, result.output, ctx.signal);
     await audit.append(
       runSummaryEntry({ runId, ledger, profile: ceiling.profile.name, durationMs: Date.now() - t0, status: 'ok', exitCode, errors: result.errors.length, inputCount: input.length, outputCount: result.output.length }),
     );
-    return report(result, input.length, exitCode, output, o.json);
+    const stdout = output ? undefined : { writeTo: (out: NodeJS.WritableStream, signal: AbortSignal) => writeDirectivesStream(out, result.output, signal).then(() => {}) };
+    return { ...report(result, input.length, exitCode, output), stdout };
   } catch (err) {
     if (!(err instanceof SandboxctlError) || err.code !== 'engine-unavailable') {
       const event = err instanceof InterruptedError ? 'interrupted' : 'run-summary';
@@ -95,7 +95,7 @@ export async function runJsonlCommand(ctx: CliContext, o: RunJsonlOptions): Prom
   }
 }
 
-function report(result: ChainRunResult, inputCount: number, exitCode: number, output: string | undefined, json: boolean): CommandResult {
+function report(result: ChainRunResult, inputCount: number, exitCode: number, output: string | undefined): CommandResult {
   const plugins = result.steps.map((s) => ({
     name: s.plugin.name,
     version: s.plugin.version,
@@ -111,10 +111,6 @@ function report(result: ChainRunResult, inputCount: number, exitCode: number, ou
     `${exitCode === 0 ? 'ok' : 'errors'}: ${inputCount} directives in, ${result.output.length} out; ${plugins.length} plugin run(s), ${result.errors.length} error(s)` +
       (output ? `; wrote ${output}` : ''),
   );
-  // the results may be on stdout: the report then goes to stderr
-  if (!output && !json) {
-    process.stderr.write(lines.join('\n') + '\n');
-    return { data, text: '', exitCode };
-  }
-  return { data, text: lines.join('\n'), exitCode };
+  // a report about the results: stderr, so that stdout carries the results only
+  return { data, text: lines.join('\n'), exitCode, textKind: 'report' };
 }

@@ -20,7 +20,7 @@ import type { RunError } from '../../pipeline/diagnostics.js';
 import { ledgerSandboxOptions, preparePlugins } from '../../pipeline/prepare-plugins.js';
 import type { PreparedStep } from '../../pipeline/jsonl-run.js';
 import { runLedger, type LedgerRunResult } from '../../pipeline/run-ledger.js';
-import type { CliContext, CommandResult } from '../command-context.js';
+import type { CliContext, CommandResult, StdoutResults } from '../command-context.js';
 import { pingOrAudit, sha256File } from './run-handler-common.js';
 
 export interface RunLedgerOptions {
@@ -135,9 +135,8 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
     }
     result.errors.unshift(...notices.values());
     const exitCode = STATUS_EXIT[result.status];
-    if (result.directives && (result.status === 'ok' || result.status === 'errors')) {
-      await writeOutput(staged, result.directives, o.format, output);
-    }
+    const written = result.directives && (result.status === 'ok' || result.status === 'errors');
+    if (written) await placeOutput(staged, result.directives!, o.format, output);
     await audit.append(
       runSummaryEntry({
         runId,
@@ -151,7 +150,11 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
         outputCount: result.directives?.length ?? 0,
       }),
     );
-    return report(result, exitCode, output, o);
+    const reported = await report(result, exitCode, output, o);
+    // without -o the staged ledger goes to stdout through the renderer, which then removes it
+    const stdout = written && !output ? stagedToStdout(staged) : undefined;
+    if (stdout) staged = undefined;
+    return { ...reported, stdout };
   } catch (err) {
     if (err instanceof InterruptedError || !(err instanceof SandboxctlError) || err.code !== 'engine-unavailable') {
       const event = err instanceof InterruptedError ? 'interrupted' : 'run-summary';
@@ -166,27 +169,35 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
   }
 }
 
-/** The result is made next to its destination and renamed into place: never a partial file. */
 /** The same promises, each marked handled: one that fails while an earlier one is awaited is not an unhandled rejection. */
 function started<T extends Record<string, Promise<unknown>>>(promises: T): T {
   for (const p of Object.values(promises)) p.catch(() => {});
   return promises;
 }
 
+/** The result is made next to its destination and renamed into place: never a partial file. */
 async function stageOutput(output: string | undefined): Promise<{ dir: string; file: string }> {
   const dir = await mkdtemp(path.join(output ? path.dirname(output) : os.tmpdir(), '.sandboxctl-out-'));
   return { dir, file: path.join(dir, 'out') };
 }
 
-/** Puts the staged result in place (or on stdout); the printed ledger is already in the staged file. */
-async function writeOutput(staged: { file: string }, directives: Directive[], format: 'beancount' | 'jsonl', output: string | undefined): Promise<void> {
+/** Puts the staged result in place; without -o it stays staged for stdout. The printed ledger is already in the staged file. */
+async function placeOutput(staged: { file: string }, directives: Directive[], format: 'beancount' | 'jsonl', output: string | undefined): Promise<void> {
   if (format === 'jsonl') await writeFile(staged.file, directives.map((d) => directiveJson(d) + '\n').join(''));
   if (output) await rename(staged.file, output);
-  else {
-    for await (const chunk of createReadStream(staged.file)) {
-      if (!process.stdout.write(chunk)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
-    }
-  }
+}
+
+/** The staged result as stdout results: streamed by the renderer, then removed. */
+function stagedToStdout(staged: { dir: string; file: string }): StdoutResults {
+  return {
+    writeTo: async (out, signal) => {
+      for await (const chunk of createReadStream(staged.file)) {
+        if (signal.aborted) throw signal.reason;
+        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      }
+    },
+    release: () => rm(staged.dir, { recursive: true, force: true }),
+  };
 }
 
 async function sourceLine(file: string, line: number, cache: Map<string, string[] | null>): Promise<string | undefined> {
@@ -226,9 +237,8 @@ async function report(result: LedgerRunResult, exitCode: number, output: string 
     plugins,
     timings: result.timings,
   };
-  // diagnostics go to stderr in text mode (stdout may carry the ledger itself)
-  if (!o.json) process.stderr.write([...rendered, summary].join('\n\n') + '\n');
-  return { data, text: '', exitCode };
+  // diagnostics are a report about the results: stderr, so that stdout carries the ledger only
+  return { data, text: [...rendered, summary].join('\n\n'), exitCode, textKind: 'report' };
 }
 
 function policyNotice(n: Notice): RunError {
