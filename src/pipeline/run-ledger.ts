@@ -3,7 +3,7 @@
 // same trusted container, and only then is anything written. Plugin containers are
 // started while the loader still books, each waiting for its turn.
 import type { Engine } from '../engine/engine.js';
-import { InternalError, SandboxctlError, SandboxViolation } from '../errors.js';
+import { InternalError, SandboxctlError, SandboxViolation, StageFailedError } from '../errors.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import { sortEntries } from '../ledger/sort.js';
 import type { Logger } from '../logger.js';
@@ -155,7 +155,7 @@ async function runInSession(
     return { status: 'violation', errors, loaded, steps: chain.steps, timings };
   }
   const fin = chain.tail!;
-  if (!fin.ok) throw fin.error;
+  if (!fin.ok) throw stageFailure(fin.error);
   for (const e of fin.errors) errors.push(ledgerError({ type: 'error', message: e.message, source: e.source, index: e.index }));
   timings.totalMs = Date.now() - t;
   return { status: errors.length ? 'errors' : 'ok', directives: fin.output, errors, loaded, steps: chain.steps, timings };
@@ -170,6 +170,16 @@ type FinalizeOutcome = ({ ok: true } & Finalized) | { ok: false; error: Error };
 async function loadedSorted(session: TrustedSession): Promise<LoadedLedger & { loaderIndex: ReadonlyMap<Directive, number> }> {
   const l = await session.loaded;
   return { ...l, directives: sortEntries(l.directives), loaderIndex: new Map(l.directives.map((d, i) => [d, i])) };
+}
+
+// the finalizer is ours: output that breaks the protocol is the stage failing, not a plugin's violation
+function stageFailure(err: Error): Error {
+  if (!(err instanceof SandboxViolation)) return err;
+  return new StageFailedError(`the finalize stage failed: ${err.message}`, {
+    cause: err,
+    hint: 'this is a bug in sandboxctl or its runner image: rebuild the images (`sandboxctl images build`)',
+    details: { stage: 'finalize', kind: err.kind },
+  });
 }
 
 // runPlugin reports what a plugin did as typed errors; anything else is the engine failing under it
