@@ -188,7 +188,7 @@ export async function runPlugin(req: RunPluginRequest): Promise<PluginRun> {
     log = log.child({ containerId: handle.id.slice(0, 12) });
     log.debug({ image: req.image.ref, inputCount: input.length, startedAhead: !!warm }, 'container ready');
     req.signal?.throwIfAborted();
-    error = await drive(req, handle, input, tracker, stderr, report, log, warm?.streams);
+    error = await drive({ req, handle, input, tracker, stderr, report, log, started: warm?.streams });
   } catch (err) {
     error = err instanceof Error ? err : new Error(String(err));
   } finally {
@@ -214,126 +214,165 @@ export async function runPlugin(req: RunPluginRequest): Promise<PluginRun> {
   return { ...report, ok: true, output: tracker!.output, errors: tracker!.errors };
 }
 
-/** Streams through a created container; returns the error that ended the run, if any. */
-async function drive(
-  req: RunPluginRequest,
-  handle: ContainerHandle,
-  input: readonly Directive[],
-  tracker: EffectTracker<Directive>,
-  stderr: HeadTailCapture,
-  report: RunReport,
-  log: Logger,
-  started?: ContainerStreams,
-): Promise<Error | undefined> {
-  const { limits, plugin } = req;
-  const streams: ContainerStreams = started ?? (await handle.attach());
-  const ignore = () => {};
-  // errors on these streams are expected when we cut them off; outcomes are decided below
-  (streams.stdout as NodeJS.EventEmitter).on('error', ignore);
-  (streams.stderr as NodeJS.EventEmitter).on('error', ignore);
-  (streams.stdin as NodeJS.EventEmitter).on('error', ignore);
+/** What one drive of a created container works with. */
+interface DriveOptions {
+  req: RunPluginRequest;
+  handle: ContainerHandle;
+  input: readonly Directive[];
+  tracker: EffectTracker<Directive>;
+  stderr: HeadTailCapture;
+  /** Filled in as the run goes: bytes, exit code, usage, OOM flag. */
+  report: RunReport;
+  log: Logger;
+  /** The streams of a container started ahead; a new container is attached and started here. */
+  started?: ContainerStreams;
+}
 
-  let first: Error | undefined;
-  const stop = new AbortController();
-  let signalFailed!: () => void;
-  const failed = new Promise<void>((r) => (signalFailed = r));
-  const fail = (err: Error) => {
-    if (first) return;
-    first = err;
-    stop.abort(err);
-    signalFailed();
-    handle.kill('SIGKILL').catch((e: unknown) => log.warn({ err: e }, 'kill failed'));
+const ignore = () => {};
+
+/**
+ * The first thing that ends a run early (a limit, a bad message, an abort): it is kept,
+ * the input stops, and the container is killed, once.
+ */
+class RunStop {
+  first: Error | undefined;
+  readonly input = new AbortController();
+  readonly failed: Promise<void>;
+  private signalFailed!: () => void;
+
+  constructor(
+    private readonly handle: ContainerHandle,
+    private readonly log: Logger,
+  ) {
+    this.failed = new Promise<void>((r) => (this.signalFailed = r));
+  }
+
+  readonly fail = (err: Error): void => {
+    if (this.first) return;
+    this.first = err;
+    this.input.abort(err);
+    this.signalFailed();
+    this.handle.kill('SIGKILL').catch((e: unknown) => this.log.warn({ err: e }, 'kill failed'));
   };
+}
+
+/** Streams through a created container; returns the error that ended the run, if any. */
+async function drive(o: DriveOptions): Promise<Error | undefined> {
+  const { req, handle, report } = o;
+  const streams = await attachStreams(handle, o.started);
+  const stop = new RunStop(handle, o.log);
   const onAbort = () => {
     const reason: unknown = req.signal?.reason;
-    fail(reason instanceof Error ? reason : new InterruptedError('SIGINT'));
+    stop.fail(reason instanceof Error ? reason : new InterruptedError('SIGINT'));
   };
-
   const sampler = new UsageSampler(handle);
   let timer: NodeJS.Timeout | undefined;
-  let endedMidLine: FramingError | undefined;
   try {
     if (req.signal?.aborted) onAbort();
     req.signal?.addEventListener('abort', onAbort, { once: true });
-    if (first) return first;
+    if (stop.first) return stop.first;
 
-    const stderrDone = (async () => {
-      for await (const chunk of streams.stderr as AsyncIterable<Buffer>) stderr.push(chunk);
-    })().catch(ignore);
-
-    const readerDone = (async () => {
-      const lines = splitLines(streams.stdout as AsyncIterable<Buffer>, {
-        maxLineBytes: limits.maxLineBytes,
-        maxTotalBytes: limits.maxOutputBytes,
-        onBytes: (_n, total) => (report.stdoutBytes = total),
-      });
-      for await (const line of lines) {
-        if (first) return;
-        const raw = parseJsonLine(line);
-        const msg = validatePluginMessage(raw, { plugin: plugin.name, line: line.line, limits: limits.values, schema: req.messageSchema });
-        tracker.accept(msg, line.line);
-      }
-    })().catch((err: unknown) => {
-      // a stream cut in the middle of a line is judged with the exit status (crash, OOM)
-      if (err instanceof FramingError && err.problem === 'unterminated') endedMidLine = err;
-      else if (err instanceof FramingError) fail(framingViolation(err, plugin.name, limits));
-      else fail(err instanceof Error ? err : new Error(String(err)));
-    });
-
-    if (!started) await handle.start();
+    const stderrDone = captureStderr(streams, o.stderr);
+    const output = readOutput(o, streams, stop);
+    if (!o.started) await handle.start();
     sampler.start();
-    timer = setTimeout(() => fail(timeoutViolation(plugin.name, limits.timeoutMs, tracker.done, stderr)), limits.timeoutMs);
+    timer = setTimeout(() => stop.fail(timeoutViolation(req.plugin.name, req.limits.timeoutMs, o.tracker.done, o.stderr)), req.limits.timeoutMs);
+    const writerDone = sendInput(o, streams, stop);
 
-    const writer = new JsonLinesWriter(streams.stdin as unknown as ConstructorParameters<typeof JsonLinesWriter>[0], stop.signal);
-    const writerDone = writeInput(writer, req, input)
-      .then(() => log.debug({ bytes: writer.bytesWritten }, 'input sent'))
-      .catch((err: unknown) => {
-        // a plugin may stop reading (or exit) before all input is sent; its output decides
-        if (!first) log.debug({ err }, 'stdin closed before all input was sent');
-      })
-      .finally(() => (report.stdinBytes = writer.bytesWritten));
-
-    const exited = handle.wait();
-    exited.catch(ignore);
-    await Promise.race([Promise.all([exited, readerDone]), failed]);
-
-    let exitCode: number | null = null;
-    if (first) {
-      // cut every stream first: nothing more the plugin wrote is read or kept, and the
-      // engine does not report the killed container gone while its output is unread
-      (streams.stdin as unknown as { destroy(): void }).destroy();
-      (streams.stdout as unknown as { destroy(): void }).destroy();
-      (streams.stderr as unknown as { destroy(): void }).destroy();
-      const w = delay(KILL_WAIT_MS);
-      const r = await Promise.race([exited.then((e) => e.exitCode, () => null), w.promise.then(() => null)]);
-      w.cancel();
-      exitCode = r;
-    } else {
-      exitCode = (await exited).exitCode;
-    }
+    const exitCode = await awaitExit(handle, streams, output.done, stop);
     clearTimeout(timer);
     const d = delay(DRAIN_WAIT_MS);
-    await Promise.race([Promise.all([readerDone, stderrDone, writerDone]), d.promise]);
+    await Promise.race([Promise.all([output.done, stderrDone, writerDone]), d.promise]);
     d.cancel();
     // an in-flight stats sample is not waited for: it would add up to its latency to every run
     report.usage = await sampler.stop(0);
     report.exitCode = exitCode;
-    let state = await handle.inspect().catch(() => undefined);
-    // the engine can record an OOM kill a moment after the exit: a SIGKILL we did not send is worth a second look
-    for (let i = 0; i < OOM_RECHECKS && !first && state && !state.oomKilled && exitCode === 137; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      state = await handle.inspect().catch(() => state);
-    }
-    if (state) {
-      report.oomKilled = state.oomKilled;
-      report.exitCode ??= state.exitCode;
-    }
-    if (first) return first;
-    return judgeExit(plugin.name, report, tracker, endedMidLine, stderr, req.spec.HostConfig.Memory);
+    await readExitState(handle, report, stop);
+    if (stop.first) return stop.first;
+    return judgeExit(req.plugin.name, report, o.tracker, output.endedMidLine(), o.stderr, req.spec.HostConfig.Memory);
   } finally {
     clearTimeout(timer);
     req.signal?.removeEventListener('abort', onAbort);
     await sampler.stop(0);
+  }
+}
+
+/** The container's stdio: a started-ahead container's, or attached now (before start, as the protocol needs). */
+async function attachStreams(handle: ContainerHandle, started: ContainerStreams | undefined): Promise<ContainerStreams> {
+  const streams = started ?? (await handle.attach());
+  // errors on these streams are expected when we cut them off; outcomes are decided by the run
+  for (const s of [streams.stdout, streams.stderr, streams.stdin]) (s as NodeJS.EventEmitter).on('error', ignore);
+  return streams;
+}
+
+function captureStderr(streams: ContainerStreams, stderr: HeadTailCapture): Promise<void> {
+  return (async () => {
+    for await (const chunk of streams.stderr as AsyncIterable<Buffer>) stderr.push(chunk);
+  })().catch(ignore);
+}
+
+/** Reads stdout through the framing, every limit enforced as bytes arrive, each message validated before it is kept. */
+function readOutput(o: DriveOptions, streams: ContainerStreams, stop: RunStop): { done: Promise<void>; endedMidLine: () => FramingError | undefined } {
+  const { limits, plugin } = o.req;
+  let endedMidLine: FramingError | undefined;
+  const done = (async () => {
+    const lines = splitLines(streams.stdout as AsyncIterable<Buffer>, {
+      maxLineBytes: limits.maxLineBytes,
+      maxTotalBytes: limits.maxOutputBytes,
+      onBytes: (_n, total) => (o.report.stdoutBytes = total),
+    });
+    for await (const line of lines) {
+      if (stop.first) return;
+      const raw = parseJsonLine(line);
+      const msg = validatePluginMessage(raw, { plugin: plugin.name, line: line.line, limits: limits.values, schema: o.req.messageSchema });
+      o.tracker.accept(msg, line.line);
+    }
+  })().catch((err: unknown) => {
+    // a stream cut in the middle of a line is judged with the exit status (crash, OOM)
+    if (err instanceof FramingError && err.problem === 'unterminated') endedMidLine = err;
+    else if (err instanceof FramingError) stop.fail(framingViolation(err, plugin.name, limits));
+    else stop.fail(err instanceof Error ? err : new Error(String(err)));
+  });
+  return { done, endedMidLine: () => endedMidLine };
+}
+
+/** Sends the header, the input and the end marker; a plugin may stop reading early, and its output decides. */
+function sendInput(o: DriveOptions, streams: ContainerStreams, stop: RunStop): Promise<void> {
+  const writer = new JsonLinesWriter(streams.stdin as unknown as ConstructorParameters<typeof JsonLinesWriter>[0], stop.input.signal);
+  return writeInput(writer, o.req, o.input)
+    .then(() => o.log.debug({ bytes: writer.bytesWritten }, 'input sent'))
+    .catch((err: unknown) => {
+      if (!stop.first) o.log.debug({ err }, 'stdin closed before all input was sent');
+    })
+    .finally(() => (o.report.stdinBytes = writer.bytesWritten));
+}
+
+/** Waits for the exit (and the end of the output), or for the first failure, then for the killed container. */
+async function awaitExit(handle: ContainerHandle, streams: ContainerStreams, outputDone: Promise<void>, stop: RunStop): Promise<number | null> {
+  const exited = handle.wait();
+  exited.catch(ignore);
+  await Promise.race([Promise.all([exited, outputDone]), stop.failed]);
+  if (!stop.first) return (await exited).exitCode;
+  // cut every stream first: nothing more the plugin wrote is read or kept, and the
+  // engine does not report the killed container gone while its output is unread
+  for (const s of [streams.stdin, streams.stdout, streams.stderr]) (s as unknown as { destroy(): void }).destroy();
+  const w = delay(KILL_WAIT_MS);
+  const exitCode = await Promise.race([exited.then((e) => e.exitCode, () => null), w.promise.then(() => null)]);
+  w.cancel();
+  return exitCode;
+}
+
+/** The engine's view of the stopped container: its OOM flag, and its exit code when the wait gave none. */
+async function readExitState(handle: ContainerHandle, report: RunReport, stop: RunStop): Promise<void> {
+  let state = await handle.inspect().catch(() => undefined);
+  // the engine can record an OOM kill a moment after the exit: a SIGKILL we did not send is worth a second look
+  for (let i = 0; i < OOM_RECHECKS && !stop.first && state && !state.oomKilled && report.exitCode === 137; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    state = await handle.inspect().catch(() => state);
+  }
+  if (state) {
+    report.oomKilled = state.oomKilled;
+    report.exitCode ??= state.exitCode;
   }
 }
 
