@@ -29,7 +29,7 @@ export interface SinkOptions extends LockOptions {
  */
 export class AuditSink {
   private readonly file = new FileDestination();
-  private readonly shipStream: (DestinationStream & { end?: () => void; on?: Function }) | undefined;
+  private readonly shipStream: (DestinationStream & { end?: () => void; on?: (event: string, listener: (...args: unknown[]) => void) => unknown }) | undefined;
   private readonly logger: Logger;
   private sealed: { line: string; hash: string } | undefined;
 

@@ -92,8 +92,8 @@ resources: {memory: huge, timeout: 30, pids: 0}
       ].sort(),
     );
     expect(byPath['capabilities.network']).toMatchObject({ expected: 'one of "none" | "egress"', found: '"internet"', message: 'line 6: expected one of "none" | "egress", found "internet"' });
-    expect(byPath['version']).toMatchObject({ expected: 'string', found: '1.2' });
-    expect(byPath['entrypoint']?.message).toMatch(/relative path inside the bundle.*found "\/etc\/passwd"/);
+    expect(byPath.version).toMatchObject({ expected: 'string', found: '1.2' });
+    expect(byPath.entrypoint?.message).toMatch(/relative path inside the bundle.*found "\/etc\/passwd"/);
     expect(byPath['resources.timeout']?.message).toMatch(/expected a duration such as/);
     expect(byPath['resources.pids']).toMatchObject({ expected: '>= 1', found: '0' });
   });

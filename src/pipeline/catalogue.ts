@@ -4,7 +4,7 @@
 // name wins, so an admin can replace a shipped one.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidInputError } from '../errors.js';
+import type { InvalidInputError } from '../errors.js';
 import { MANIFEST_FILE, parseManifest } from '../manifest/parse.js';
 
 export const PLUGINS_DIR_ENV = 'SANDBOXCTL_PLUGINS_DIR';

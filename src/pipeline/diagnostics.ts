@@ -1,6 +1,6 @@
 // Every problem a ledger run reports, as data (--json) and as the ledger-error form
 // people read. Pure: source lines are looked up by the caller.
-import { PolicyRefusal, SandboxViolation, SandboxctlError } from '../errors.js';
+import { PolicyRefusal, SandboxViolation, type SandboxctlError } from '../errors.js';
 import type { Diagnostic } from '../ledger/diagnostic.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import type { PluginLine, StageError } from './load-ledger.js';

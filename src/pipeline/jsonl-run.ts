@@ -5,7 +5,7 @@
 // failing plugin stops the chain and no output exists.
 import type { AuditEntry } from '../audit/index.js';
 import type { Engine, ImageInfo } from '../engine/engine.js';
-import { InternalError, PolicyRefusal, SandboxctlError, SandboxViolation } from '../errors.js';
+import { InternalError, PolicyRefusal, type SandboxctlError, SandboxViolation } from '../errors.js';
 import { requireRunnerImage } from '../images/build.js';
 import type { RunnerName } from '../images/recipes.js';
 import { Labels, ourLabels } from '../labels.js';

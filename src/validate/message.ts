@@ -42,7 +42,7 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 function valueAt(raw: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   let v: unknown = raw;
   for (const k of path) {
-    if (v === null || typeof v !== 'object' || !Object.prototype.hasOwnProperty.call(v, k)) return undefined;
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, k)) return undefined;
     v = (v as Record<PropertyKey, unknown>)[k];
   }
   return v;

@@ -63,7 +63,7 @@ describe('python runner: the loader as a session', () => {
     const balance = dirs.findIndex((d) => d.type === 'Balance');
     // everything by reference, except one directive a plugin changed (sent in full)
     const changed = { ...dirs[spend], narration: 'Spend, changed by a plugin' };
-    const lines = dirs.map((d, i) => (i === spend ? { directive: changed } : { ref: i }));
+    const lines = dirs.map((_d, i) => (i === spend ? { directive: changed } : { ref: i }));
     const res = await run({ cmd: SESSION, input: request(lines, true) });
     expect(res.exitCode, res.stderr).toBe(0);
     const after = jsonLines(res.stdout).slice(loaded.length);
