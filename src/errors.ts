@@ -19,7 +19,7 @@ export const ExitCode = {
   notReady: 7,
   /** An audit log failed verification. */
   auditTampered: 8,
-  /** A trusted Beancount stage (loader, finalizer, printer) crashed, timed out or was killed. */
+  /** The trusted Beancount session (loading, validating, printing) crashed, timed out or was killed. */
   stageFailed: 9,
   /** A bug in sandboxctl itself. */
   internal: 70,
@@ -149,9 +149,9 @@ export class AuditTamperedError extends SandboxctlError {
 }
 
 /**
- * A trusted Beancount stage (the loader, finalizer or printer) failed, timed out, was
- * killed, or sent output that does not follow its protocol: not the ledger's errors,
- * which Beancount reports as diagnostics (exit 1).
+ * The trusted Beancount session failed in one of its phases (load, finalize, print): it
+ * crashed, timed out, was killed, or sent output that does not follow its protocol. Not
+ * the ledger's errors, which Beancount reports as diagnostics (exit 1).
  */
 export class StageFailedError extends SandboxctlError {
   readonly code = 'stage-failed';
