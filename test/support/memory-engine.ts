@@ -218,9 +218,12 @@ export class MemoryEngine implements Engine {
     const nth = (this.calls.get('create') ?? 0) + 1;
     this.calls.set('create', nth);
     const err = this.o.fault?.({ point: 'create', nth, body });
-    this.events.push({ op: 'create', id: err ? '' : (seq + 1).toString(16).padStart(64, '0'), image: body.Image });
-    if (err) throw err;
+    if (err) {
+      this.events.push({ op: 'create', id: '', image: body.Image, detail: 'failed' });
+      throw err;
+    }
     const c = new FakeContainer(this, body, this.o.behaviour(body));
+    this.events.push({ op: 'create', id: c.id, image: body.Image });
     this.containers.push(c);
     return c;
   }
