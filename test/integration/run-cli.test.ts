@@ -154,7 +154,9 @@ describe('sandboxctl run --input-format jsonl', () => {
       };
       const out = path.join(dir, 'pinned.jsonl');
       const ok = await runCli(['run', '--input-format', 'jsonl', '--input', input, '--plugin', await pinned('pinned', image.id), '--profile', 'permissive', '-o', out], { env: env() });
-      expect(ok.stderr).toBe('');
+      // stderr holds the run's report and nothing else; stdout holds results only, and they went to -o
+      expect(ok.stderr).toMatch(/^ok: 17 directives in, 17 out; 1 plugin run\(s\), 0 error\(s\); wrote \S+pinned\.jsonl\n$/);
+      expect(ok.stdout).toBe('');
       expect(ok.code).toBe(0);
       expect(await readFile(out, 'utf8')).toBe(jsonl(SAMPLE_DIRECTIVES));
       const missing = await runCli(['run', '--input-format', 'jsonl', '--input', input, '--plugin', await pinned('gone', `sha256:${'0'.repeat(64)}`), '--profile', 'permissive'], { env: env() });
