@@ -1,6 +1,6 @@
 // `sandboxctl run LEDGER` as a user runs it: the real CLI, the real engine.
 import { createHash } from 'node:crypto';
-import { access, chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
@@ -131,6 +131,22 @@ describe('sandboxctl run LEDGER', () => {
     expect(res.stderr).toContain('  | ^^^^^^^^^^^^^^^^^^^^^^^^^^^');
     expect(res.stderr).toMatch(/= reason: capabilities\.network: asks for egress/);
     expect(await exists(out)).toBe(false);
+  });
+
+  it('writes the ledger to stdout when no -o is given, the report to stderr, and leaves no staged file behind', async () => {
+    const { ledger, args } = await ledgerWith('stdout', 'plugin "beancount.plugins.implicit_prices"', []);
+    // the result is staged under TMPDIR when there is no -o to stage it beside
+    const staging = await mkdtemp(path.join(tmp, 'staging-'));
+    const res = await runCli(['run', ledger, ...args, '--profile', 'standard'], { env: { ...env, TMPDIR: staging } });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/^ok: \d+ directives in, \d+ out; 1 plugin run\(s\), 0 error\(s\)$/m);
+    expect(res.stderr).not.toMatch(/wrote/);
+    const out = path.join(path.dirname(ledger), 'out.beancount');
+    const toFile = await runCli(['run', ledger, ...args, '--profile', 'standard', '-o', out], { env });
+    expect(toFile.code, toFile.stderr).toBe(0);
+    expect(res.stdout).toMatch(/price /);
+    expect(res.stdout).toBe(await readFile(out, 'utf8'));
+    expect(await readdir(staging)).toEqual([]);
   });
 
   it('refuses a plugin line with no installed bundle', async () => {
