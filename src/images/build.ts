@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { Labels } from '../labels.js';
 import { NotReadyError } from '../errors.js';
 import { ensureBaseImage } from './base-image.js';
+import { ensureAppImage, type AppInputs } from './app-image.js';
 import { packContext, readContextFiles } from './build-context.js';
 import { DEFAULT_BASE, RUNNERS, baseTag, digestFiles, runnerTag, type BaseRecipe, type RunnerName } from './recipes.js';
 
@@ -70,7 +71,7 @@ export async function requireRunnerImage(engine: Engine, cfg: ImagesConfig, runn
 /** Builds the base and every runner whose inputs changed; skips what is current. */
 export async function buildImages(
   engine: Engine,
-  cfg: ImagesConfig & { allowPull: boolean; pullTimeoutMs?: number; only?: RunnerName[] },
+  cfg: ImagesConfig & { allowPull: boolean; pullTimeoutMs?: number; only?: RunnerName[]; app?: AppInputs },
   logger: Logger,
 ): Promise<BuildOutcome[]> {
   const recipe = cfg.recipe ?? DEFAULT_BASE;
@@ -106,6 +107,11 @@ export async function buildImages(
       },
     });
     outcomes.push({ name: `${runner}-runner`, tag, id: image.id, built: true, how: 'build', seconds: (Date.now() - t0) / 1000 });
+  }
+  if (cfg.app) {
+    t0 = Date.now();
+    const app = await ensureAppImage(engine, cfg.app, { tag: base.tag, id: base.image.id }, logger);
+    outcomes.push({ name: 'sandboxctl', tag: app.tag, id: app.image.id, built: app.built, how: app.built ? 'build' : 'present', seconds: (Date.now() - t0) / 1000 });
   }
   return outcomes;
 }

@@ -58,3 +58,24 @@ export function baseTag(recipe: BaseRecipe): string {
 export function runnerTag(runner: RunnerName, baseImageId: string, contextDigest: string): string {
   return `${RUNNERS[runner].repo}:${shortHash('runner/v1', baseImageId, contextDigest)}`;
 }
+
+/**
+ * sandboxctl's own image, for running it from docker-compose (compose/compose.yaml): the
+ * host's Node binary and the installed app, FROM the base; built offline like the runners.
+ */
+export const APP_IMAGE = { dir: 'sandboxctl', repo: `${IMAGE_REPO}/sandboxctl`, kind: 'sandboxctl', current: 'current' } as const;
+
+export function appTag(baseImageId: string, inputsDigest: string): string {
+  return `${APP_IMAGE.repo}:${shortHash('sandboxctl/v1', baseImageId, inputsDigest)}`;
+}
+
+/** The tag compose/compose.yaml names: moved to the image of the last build. */
+export const APP_CURRENT_TAG = `${APP_IMAGE.repo}:${APP_IMAGE.current}`;
+
+/** Production packages of a package-lock.json (v2/v3), nested ones included: what the app image needs in node_modules. */
+export function productionPackages(lock: { packages?: Record<string, { dev?: boolean; devOptional?: boolean; version?: string; integrity?: string }> }): Array<{ path: string; version: string; integrity: string }> {
+  return Object.entries(lock.packages ?? {})
+    .filter(([p, v]) => p.startsWith('node_modules/') && !v.dev)
+    .map(([p, v]) => ({ path: p, version: v.version ?? '', integrity: v.integrity ?? '' }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}

@@ -11,14 +11,16 @@ export function registerImages(program: Command, choose: Choose): void {
     .command('build')
     .description('build the base image and the runner images; only what changed is rebuilt')
     .option('--no-pull', 'never try a registry for the base image; make it with debootstrap')
-    .option('--only <runner...>', 'build only these runners (python, node)')
+    .option('--only <image...>', 'build only these: python, node (runners), sandboxctl (the image compose/compose.yaml runs)')
     .option('--json', 'print the outcome as JSON')
-    .action((opts: { pull: boolean; only?: RunnerName[]; json?: boolean }) =>
+    .action((opts: { pull: boolean; only?: Array<RunnerName | 'sandboxctl'>; json?: boolean }) =>
       choose(async (ctx) => {
         const engine = ctx.engine();
         await engine.ping();
         const allowPull = opts.pull && ctx.env.SANDBOXCTL_NO_PULL !== '1';
-        const outcomes = await buildImages(engine, { root: ctx.root, allowPull, only: opts.only }, ctx.logger);
+        const runners = opts.only?.filter((o): o is RunnerName => o !== 'sandboxctl');
+        const app = !opts.only || opts.only.includes('sandboxctl') ? { root: ctx.root, node: { path: process.execPath, version: process.version, arch: process.arch } } : undefined;
+        const outcomes = await buildImages(engine, { root: ctx.root, allowPull, only: runners, app }, ctx.logger);
         const built = outcomes.filter((o) => o.built);
         const lines = outcomes.map((o) => `${o.built ? 'built  ' : 'current'} ${o.name.padEnd(14)} ${o.tag}${o.built ? ` (${o.how}, ${o.seconds.toFixed(1)} s)` : ''}`);
         lines.push(built.length === 0 ? 'nothing changed: nothing was rebuilt' : `${built.length} image(s) built`);

@@ -7,6 +7,7 @@ import { registerGc } from './gc.js';
 import { registerRun } from './run.js';
 import { registerPlan } from './plan.js';
 import { registerPlugin } from './plugin.js';
+import { registerCompose } from './compose.js';
 
 /** `choose(handler, json)` records the handler the parsed command line selected. */
 export type Choose = (handler: Handler, json: boolean) => void;
@@ -20,4 +21,5 @@ export function registerCommands(program: Command, choose: Choose): void {
   registerRun(program, choose);
   registerPlan(program, choose);
   registerPlugin(program, choose);
+  registerCompose(program, choose);
 }

@@ -6,35 +6,16 @@ import { formatDuration, formatSize } from '../../manifest/quantity.js';
 import { loadBundle, type Bundle } from '../../manifest/bundle.js';
 import type { Decision } from '../../policy/grant.js';
 import { hostFacts, type KnownHostFacts } from '../../policy/host-facts.js';
-import { loadPolicy } from '../../policy/load-policy.js';
 import { LEDGER_MOUNT, redactEnv } from '../../blueprint/container-blueprint.js';
 import { planPlugin, type Plan } from '../../blueprint/plan-plugin.js';
 import { pluginRepo, runnerCommand } from '../../run/plugin-image.js';
 import { safeText } from '../../safe-text.js';
 import type { Choose } from './index.js';
+import { composeForBundles } from './compose.js';
+import { loadPlanPolicy, withPolicyOptions, type PlanOptions } from './plan-policy.js';
 import type { CliContext, CommandResult } from '../command-context.js';
 
-export interface PlanOptions {
-  profile?: string;
-  profilesDir?: string;
-  ledgerOption: string[];
-  ledgerDir?: string;
-  json?: boolean;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-function parsePairs(pairs: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of pairs) {
-    const i = p.indexOf('=');
-    if (i <= 0) throw new UsageError(`--ledger-option ${JSON.stringify(p)} is not key=value`, { hint: 'for example --ledger-option plugin_timeout=30' });
-    out[p.slice(0, i)] = p.slice(i + 1);
-  }
-  return out;
-}
+export type { PlanOptions };
 
 // A python/node plugin's image is built at run time from its runner and bundle: plan names it by the bundle digest.
 function imageFor(b: Bundle): string {
@@ -99,31 +80,31 @@ function renderHost(h: KnownHostFacts): string {
   return h.source === 'engine' ? `host (from the engine): ${f}` : `host (ASSUMED: ${h.reason}): ${f}`;
 }
 
+function planFormat(format: string, json: boolean): 'text' | 'json' | 'compose' {
+  if (format !== 'text' && format !== 'json' && format !== 'compose') {
+    throw new UsageError(`--format ${JSON.stringify(format)} is not a plan format`, { hint: 'use --format text, json or compose' });
+  }
+  if (json && format === 'compose') throw new UsageError('--json and --format compose both choose the output', { hint: 'pass one of them' });
+  return json ? 'json' : format;
+}
+
 export function registerPlan(program: Command, choose: Choose): void {
-  program
+  const plan = program
     .command('plan')
     .description('show what each plugin bundle would be granted or why it is refused, and the exact container spec')
-    .argument('<bundle-dir...>', 'plugin bundle directories (each holds plugin.yaml)')
-    .option('--profile <name-or-file>', 'admin profile, the ceiling (default: $SANDBOXCTL_PROFILE or strict)')
-    .option('--profiles-dir <dir>', 'folder of admin profiles (default: $SANDBOXCTL_PROFILES_DIR or the install\'s profiles/)')
-    .option('--ledger-option <key=value>', 'a ledger option such as plugin_sandbox=strict, plugin_timeout=30 (repeatable)', collect, [])
-    .option('--ledger-dir <dir>', 'the ledger\'s directory: the read-only mount source where ledger read is granted, and whether its host path is free inside the container')
+    .argument('<bundle-dir...>', 'plugin bundle directories (each holds plugin.yaml)');
+  withPolicyOptions(plan, 'the ledger\'s directory: the read-only mount source where ledger read is granted, and whether its host path is free inside the container')
     .option('--json', 'print the plans as JSON (the seccomp body whole)')
-    .action((dirs: string[], opts: PlanOptions) =>
-      choose((ctx) => planBundles(ctx, dirs, opts), !!opts.json),
-    );
+    .option('--format <format>', 'text, json (as --json), or compose: a docker-compose file with one service per plugin (builds plugin images; refuses if any plugin is refused)', 'text')
+    .action((dirs: string[], opts: PlanOptions & { format: string }) => {
+      const format = planFormat(opts.format, !!opts.json);
+      choose((ctx) => (format === 'compose' ? composeForBundles(ctx, dirs, opts) : planBundles(ctx, dirs, opts)), format === 'json');
+    });
 }
 
 /** Plans bundle directories: shared by `plan` and `plugin inspect`. */
 export async function planBundles(ctx: CliContext, dirs: string[], opts: PlanOptions): Promise<CommandResult> {
-        const policy = await loadPolicy({
-          root: ctx.root,
-          env: ctx.env,
-          profile: opts.profile,
-          profilesDir: opts.profilesDir,
-          ledgerOptions: parsePairs(opts.ledgerOption),
-          ledgerOptionsSource: '--ledger-option',
-        });
+        const policy = await loadPlanPolicy(ctx, opts);
         const host = await hostFacts(ctx.engine());
         const plans: Array<{ bundle: { dir: string; name: string; digest: string; codeDigest: string }; plan: Plan }> = [];
         for (const dir of dirs) {
