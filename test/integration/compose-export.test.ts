@@ -222,4 +222,11 @@ describe('refusals', () => {
     }
     await expect(readFile(path.join(out, 'compose.yaml'))).rejects.toThrow(/ENOENT/);
   });
+
+  it('asks for --ledger-dir when a plugin is granted ledger read, instead of guessing a directory', async () => {
+    const r = await runCli(['compose', 'export', '-o', path.join(work, 'no-ledger'), '--profile', 'standard', await writeBundle('standard')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('granted ledger read');
+    expect(r.stderr).toContain('--ledger-dir');
+  });
 });

@@ -146,7 +146,8 @@ export async function exportCompose(ctx: CliContext, dirs: string[], opts: PlanO
     ...r.services.map((s) => `  ${s.service}  ${s.image}  seccomp ${s.seccomp}`),
     `create them: docker-compose -f ${composePath} --profile ${r.ceiling} up --no-start`,
   ].join('\n');
-  return { data: { file: composePath, profile: r.ceiling, services: r.services }, text, exitCode: ExitCode.ok };
+  // the results are the files; what was written is a report about them (stderr), as for `run -o`
+  return { data: { file: composePath, profile: r.ceiling, services: r.services }, text, textKind: 'report', exitCode: ExitCode.ok };
 }
 
 export function registerCompose(program: Command, choose: Choose): void {
