@@ -132,7 +132,8 @@ describe.each(PROFILES)('admin profile %s, exported to docker-compose', (profile
     // the service run by docker-compose with the probe as its program (log driver none: compose attaches)
     const name = `${project(profile)}-probe`;
     const run = await dockerCompose(['-p', project(profile), '-f', file, '--profile', profile, 'run', '-T', '--name', name, '--entrypoint', 'python3', service, '/plugin/probe.py', ledgerDir]);
-    const ran = dockerInspect([name])[0]!;
+    const [ran] = containersWithLabel(`com.docker.compose.project=${project(profile)}`).length > 1 ? dockerInspect([name]) : [];
+    if (!ran) throw new Error(`docker-compose run made no container (exit ${run.code}):\n${run.stderr}`);
     probeRun = ran;
     outcome = { report: JSON.parse(run.stdout.trim().split('\n')[0] || '{}'), exitCode: run.code ?? -1, oomKilled: ran.State.OOMKilled, stderr: run.stderr };
     execFileSync('docker', ['rm', name]);

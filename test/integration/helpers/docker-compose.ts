@@ -19,7 +19,8 @@ export function requireDockerCompose(): string {
 
 export function dockerCompose(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<ComposeRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn('docker-compose', args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // compose 1.29 gives up on an engine call after 60 s by default; a loaded shared machine can take longer
+    const child = spawn('docker-compose', args, { cwd: opts.cwd, env: { COMPOSE_HTTP_TIMEOUT: '300', ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
