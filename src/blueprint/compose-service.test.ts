@@ -113,6 +113,17 @@ describe('compose service mapping', () => {
     expect(() => svc({ ...body, HostConfig: { ...body.HostConfig, Mounts: [{ Type: 'volume', Source: 'v', Target: '/v' }] } })).toThrow(/mount/);
   });
 
+  it('writes cpus so that compose\'s int(cpus * 1e9) gives NanoCpus back exactly, or refuses', () => {
+    const body = specFor('standard').body;
+    const cpus = (nano: number) => composeService({ body: { ...body, HostConfig: { ...body.HostConfig, NanoCpus: nano } }, profile: 'standard', seccompFile: '/x.json' }).cpus;
+    for (const nano of [1e9, 5e8, 25e7, 1e8, 2e9, 333333333, 57e7, 123456789]) {
+      const c = cpus(nano);
+      // Python's int(c * 1e9) on the same IEEE doubles, and its check that the product is whole
+      expect([nano, Number.isInteger(c * 1e9) && Math.trunc(c * 1e9)]).toEqual([nano, nano]);
+    }
+    expect(() => cpus(67e6)).toThrow(/cannot express NanoCpus 67000000/);
+  });
+
   it('names services for compose and refuses two plugins under one name', () => {
     expect(composeServiceName('beancount.plugins.check_commodity')).toBe('beancount.plugins.check_commodity');
     expect(composeServiceName('acme/odd name')).toBe('acme-odd-name');

@@ -94,6 +94,28 @@ function volumes(mounts: NonNullable<HostConfig['Mounts']>): ComposeBindVolume[]
   });
 }
 
+/** The double next to x, toward +inf (up) or -inf (down); x is positive and finite here. */
+function nextDouble(x: number, up: boolean): number {
+  const f = new Float64Array([x]);
+  const bits = new BigInt64Array(f.buffer);
+  bits[0] = bits[0]! + (up ? 1n : -1n);
+  return f[0]!;
+}
+
+/**
+ * docker-compose 1.29 sends NanoCpus as int(cpus * 1e9) in floating point, and refuses a
+ * cpus whose product is not a whole number. For most values nano / 1e9 or a neighbouring
+ * double gives back exactly nano; for about one in twenty (0.067 cores, say) no double does,
+ * and compose cannot express that NanoCpus: refused, not rounded.
+ */
+function composeCpus(nano: number): number {
+  const c = nano / 1e9;
+  for (const x of [c, nextDouble(c, true), nextDouble(c, false)]) if (x * 1e9 === nano) return x;
+  throw new UsageError(`docker-compose cannot express NanoCpus ${nano} exactly: it computes int(cpus * 1e9) in floating point, and no cpus value gives ${nano}`, {
+    hint: `ask for a CPU share compose can express in the plugin's resources.cpus (0.5, 0.25, 0.1 or ${c.toFixed(2)}, for example)`,
+  });
+}
+
 export function composeService(input: ComposeServiceInput): ComposeService {
   const { body } = input;
   const hc = body.HostConfig;
@@ -126,8 +148,7 @@ export function composeService(input: ComposeServiceInput): ComposeService {
     mem_limit: required(hc.Memory, 'Memory'),
     memswap_limit: required(hc.MemorySwap, 'MemorySwap'),
     oom_kill_disable: hc.OomKillDisable === true,
-    // compose turns cpus into NanoCpus (int(cpus * 1e9)): the division is exact for the values policy allows
-    cpus: required(hc.NanoCpus, 'NanoCpus') / 1e9,
+    cpus: composeCpus(required(hc.NanoCpus, 'NanoCpus')),
     pids_limit: required(hc.PidsLimit, 'PidsLimit'),
     ulimits,
     ipc: required(hc.IpcMode, 'IpcMode'),
