@@ -22,7 +22,7 @@ let work: string;
 let env: NodeJS.ProcessEnv;
 let image: string;
 
-const compose = (args: string[]) => dockerCompose(['-p', PROJECT, '-f', COMPOSE, ...args], { env });
+const compose = (args: string[], over: NodeJS.ProcessEnv = {}) => dockerCompose(['-p', PROJECT, '-f', COMPOSE, ...args], { env: { ...env, ...over } });
 
 type AuditRecord = Record<string, unknown> & { runId: string; event: string };
 
@@ -96,6 +96,20 @@ describe('sandboxctl run from docker-compose, strict profile', () => {
     const runIds = new Set((await readAudit(path.join(work, 'compose-audit', 'audit.jsonl'))).map((r) => r.runId));
     expect(runIds.size).toBe(1);
     for (const id of runIds) expect(containersWithLabel(`io.sandboxctl.run=${id}`)).toEqual([]);
+  });
+});
+
+describe('the README\'s command, as written', () => {
+  it('prints the same ledger on stdout as the host CLI, and leaves no container', async () => {
+    const audit = path.join(work, 'stdout-audit');
+    const composed = await compose(['--profile', 'strict', 'run', '--rm', 'sandboxctl', 'run', LEDGER], { SANDBOXCTL_AUDIT: audit });
+    expect(composed.code, composed.stderr).toBe(0);
+    const host = await runCli(['run', LEDGER], { env: { SANDBOXCTL_PROFILE: 'strict', SANDBOXCTL_PLUGINS_DIR: PLUGINS, SANDBOXCTL_AUDIT_LOG: path.join(work, 'stdout-host-audit.jsonl') } });
+    expect(host.code, host.stderr).toBe(0);
+    expect(composed.stdout).toBe(host.stdout);
+    expect(composed.stdout).toContain('option "title" "Quickstart household"');
+    expect(containersWithLabel(`com.docker.compose.project=${PROJECT}`)).toEqual([]);
+    for (const id of new Set((await readAudit(path.join(audit, 'audit.jsonl'))).map((r) => r.runId))) expect(containersWithLabel(`io.sandboxctl.run=${id}`)).toEqual([]);
   });
 });
 
