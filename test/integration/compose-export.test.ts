@@ -224,6 +224,17 @@ describe('refusals', () => {
     await expect(readFile(path.join(out, 'compose.yaml'))).rejects.toThrow(/ENOENT/);
   });
 
+  it('takes --format text, json or compose only, and not --json with compose', async () => {
+    const bundle = await writeBundle('strict');
+    const bogus = await runCli(['plan', '--format', 'yaml', bundle]);
+    expect([bogus.code, bogus.stderr]).toEqual([2, expect.stringContaining('use --format text, json or compose')]);
+    const both = await runCli(['plan', '--json', '--format', 'compose', bundle]);
+    expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('--json and --format compose')]);
+    const json = await runCli(['plan', '--format', 'json', bundle]);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout).plans[0].spec.body.HostConfig.Runtime).toBe('runsc');
+  });
+
   it('asks for --ledger-dir when a plugin is granted ledger read, instead of guessing a directory', async () => {
     const r = await runCli(['compose', 'export', '-o', path.join(work, 'no-ledger'), '--profile', 'standard', await writeBundle('standard')]);
     expect(r.code).toBe(2);
