@@ -5,6 +5,7 @@ import { createDirectiveSchemas, type Directive } from '../ledger/directive-sche
 import { OptionsSchema, SourceSchema } from '../protocol/messages.js';
 import { parseJsonLine, type Line } from '../protocol/framing.js';
 import { StageFailedError } from '../errors.js';
+import { parseFast } from '../validate/compiled-schema.js';
 
 export const PluginLineSchema = z.strictObject({
   name: z.string().min(1),
@@ -122,7 +123,7 @@ export async function readLoader(lines: AsyncIterator<Line>, onHead?: (head: Loa
         if (!directiveSchema || !head) fail(line.line, 'a directive before the options and plugins');
         const msg = raw as { index?: unknown; directive?: unknown };
         if (msg.index !== directives.length) fail(line.line, `directive index ${String(msg.index)}, expected ${directives.length}`);
-        const r = directiveSchema.safeParse(msg.directive);
+        const r = parseFast(directiveSchema, msg.directive);
         if (!r.success) fail(line.line, r.error.message);
         directives.push(r.data);
         break;

@@ -5,7 +5,8 @@ import { InvalidInputError, describeFound, type FieldIssue } from '../errors.js'
 import { DirectiveSchema, type Directive } from '../ledger/directive-schema.js';
 import { FramingError, parseJsonLine, splitLines } from '../protocol/framing.js';
 import { DEFAULT_VALUE_LIMITS } from '../validate/value-limits.js';
-import { findStructureProblem } from '../validate/structure.js';
+import { findStructureProblem, isStructureSound } from '../validate/structure.js';
+import { parseFast } from '../validate/compiled-schema.js';
 
 const MAX_ISSUES = 50;
 export const INPUT_MAX_LINE_BYTES = 16 * 1024 * 1024;
@@ -32,12 +33,12 @@ export async function parseDirectiveLines(
         report(line.line, (err as Error).message.replace(/^line \d+: /, ''));
         continue;
       }
-      const structural = findStructureProblem(raw, { limits: DEFAULT_VALUE_LIMITS });
+      const structural = isStructureSound(raw, { limits: DEFAULT_VALUE_LIMITS }) ? undefined : findStructureProblem(raw, { limits: DEFAULT_VALUE_LIMITS });
       if (structural) {
         report(line.line, `${structural.path || '(root)'}: ${structural.message}`);
         continue;
       }
-      const parsed = DirectiveSchema.safeParse(raw);
+      const parsed = parseFast(DirectiveSchema, raw);
       if (!parsed.success) {
         const i = parsed.error.issues[0]!;
         const where = i.path.map(String).join('.') || '(root)';

@@ -6,7 +6,8 @@ import { SandboxViolation, describeFound } from '../errors.js';
 import { MessageSchemas, type PluginMessage } from '../protocol/messages.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import { DEFAULT_VALUE_LIMITS, type ValueLimits } from './value-limits.js';
-import { findStructureProblem } from './structure.js';
+import { findStructureProblem, isStructureSound } from './structure.js';
+import { REJECT, compileSchema } from './compiled-schema.js';
 
 export interface MessageContext {
   /** Plugin name, for messages. */
@@ -72,6 +73,18 @@ function checkDirectiveSizes(d: Directive, limits: ValueLimits): { path: string;
  */
 export function validatePluginMessage(raw: unknown, ctx: MessageContext): PluginMessage {
   const limits = ctx.limits ?? DEFAULT_VALUE_LIMITS;
+  // the common case, answered by the compiled schema; anything refused is judged again below, where the error is made
+  const check = compileSchema(ctx.schema ?? MessageSchemas.PluginMessage);
+  if (check && isStructureSound(raw, { limits, messagePaths: MESSAGE_PATHS })) {
+    const msg = check(raw);
+    if (msg !== REJECT) return checkSizes(msg, raw, ctx, limits);
+  }
+  return validatePluginMessageByZod(raw, ctx);
+}
+
+/** The same judgement through zod alone, which names the first problem (the reference the compiled path is tested against). */
+export function validatePluginMessageByZod(raw: unknown, ctx: MessageContext): PluginMessage {
+  const limits = ctx.limits ?? DEFAULT_VALUE_LIMITS;
   const structural = findStructureProblem(raw, { limits, messagePaths: MESSAGE_PATHS });
   if (structural) {
     throw new SandboxViolation(
@@ -103,7 +116,10 @@ export function validatePluginMessage(raw: unknown, ctx: MessageContext): Plugin
       },
     );
   }
-  const msg = parsed.data;
+  return checkSizes(parsed.data, raw, ctx, limits);
+}
+
+function checkSizes(msg: PluginMessage, raw: unknown, ctx: MessageContext, limits: ValueLimits): PluginMessage {
   if (msg.type === 'modify' || msg.type === 'insert') {
     const size = checkDirectiveSizes(msg.directive, limits);
     if (size) {

@@ -46,3 +46,13 @@ export function findUnsafeLedgerChar(s: string): UnsafeChar | undefined {
 export function findUnsafeMessageChar(s: string): UnsafeChar | undefined {
   return find(UNSAFE_MESSAGE, s);
 }
+
+/** True when `s` holds a character findUnsafeLedgerChar would report (no offset worked out). */
+export function hasUnsafeLedgerChar(s: string): boolean {
+  return UNSAFE_LEDGER.test(s);
+}
+
+/** True when `s` holds a character findUnsafeMessageChar would report. */
+export function hasUnsafeMessageChar(s: string): boolean {
+  return UNSAFE_MESSAGE.test(s);
+}

@@ -2,7 +2,7 @@
 // reach an object's prototype, strings that could change the printed ledger, and
 // sizes. It stops at the first problem and names where it is (a JSON path).
 import type { ValueLimits } from './value-limits.js';
-import { findUnsafeLedgerChar, findUnsafeMessageChar } from './strings.js';
+import { findUnsafeLedgerChar, findUnsafeMessageChar, hasUnsafeLedgerChar, hasUnsafeMessageChar } from './strings.js';
 
 /** Keys refused anywhere: assigning them on a plain object reaches its prototype. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -19,8 +19,10 @@ export interface StructureOptions {
   messagePaths?: ReadonlySet<string>;
 }
 
+const PLAIN_KEY = /^[A-Za-z_@][A-Za-z0-9_@-]*$/;
+
 function child(path: string, key: string): string {
-  return /^[A-Za-z_@][A-Za-z0-9_@-]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
+  return PLAIN_KEY.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
 }
 
 /** The first structural problem in `value`, or undefined when there is none. */
@@ -69,4 +71,40 @@ export function findStructureProblem(value: unknown, opts: StructureOptions): St
     return undefined;
   };
   return walk(value, '', 0);
+}
+
+/**
+ * Exactly `findStructureProblem(value, opts) === undefined`, without building a path for
+ * every value: the hot path asks this, and only a refused value is walked again for its
+ * problem. Message paths must be top-level keys (like `message`); others take the long way.
+ */
+export function isStructureSound(value: unknown, opts: StructureOptions): boolean {
+  const messageKeys = opts.messagePaths ?? new Set<string>();
+  for (const p of messageKeys) if (!PLAIN_KEY.test(p)) return findStructureProblem(value, opts) === undefined;
+  const { maxStringLength, maxErrorMessageLength, maxDepth, maxArrayItems, maxObjectKeys } = opts.limits;
+  const walk = (v: unknown, depth: number, isMessage: boolean): boolean => {
+    if (typeof v === 'string') {
+      return isMessage
+        ? v.length <= maxErrorMessageLength && !hasUnsafeMessageChar(v)
+        : v.length <= maxStringLength && !hasUnsafeLedgerChar(v);
+    }
+    if (typeof v === 'number') return Number.isFinite(v);
+    if (v === null || typeof v === 'boolean') return true;
+    if (typeof v !== 'object') return false;
+    if (depth >= maxDepth) return false;
+    if (Array.isArray(v)) {
+      if (v.length > maxArrayItems) return false;
+      for (let i = 0; i < v.length; i++) if (!walk(v[i], depth + 1, false)) return false;
+      return true;
+    }
+    const keys = Object.keys(v);
+    if (keys.length > maxObjectKeys) return false;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (FORBIDDEN_KEYS.has(key) || key.length > maxStringLength || hasUnsafeLedgerChar(key)) return false;
+      if (!walk((v as Record<string, unknown>)[key], depth + 1, depth === 0 && messageKeys.has(key))) return false;
+    }
+    return true;
+  };
+  return walk(value, 0, false);
 }
