@@ -5,10 +5,12 @@
 // itself (parseFast), so what a person reads is what zod says.
 //
 // The zod schema stays the definition: the compiler reads its nodes and calls the
-// schema's own refinements, transforms and checks (only regexes and length caps are
-// inlined, with the same rule). Node kinds it does not know make it refuse to compile,
-// and callers then use zod alone. The output is built as zod builds it (object keys in
-// shape order, unknown keys refused or dropped, records and arrays copied).
+// schema's own refinements, transforms and checks (regexes, comparisons and sure passes of
+// length caps are inlined, with zod's rule). Node kinds it does not know make it refuse
+// to compile, and callers then use zod alone. The output is what zod's would be: a value
+// whose object keys are already in shape order is returned as it is (zod would return an
+// equal copy), anything else is rebuilt as zod builds it (unknown keys dropped or refused).
+// Values are expected to come from JSON.parse (plain objects, arrays, primitives).
 import type { z } from 'zod';
 
 /** What a compiled node returns for a value it does not accept. */
@@ -74,280 +76,255 @@ function viaZod(s: AnySchema): Node {
   };
 }
 
-/** One zod check as a predicate on the parsed value; regexes and length caps inlined. */
+/** One zod check as a predicate on the parsed value, run as zod runs it (its `when` first). */
 function compileCheck(ch: { _zod: Internals }): (v: unknown) => boolean {
   const z = ch._zod;
-  const def = z.def as Def & { check?: string; format?: string; pattern?: RegExp; maximum?: number; when?: (p: Payload) => boolean };
-  const generic = (v: unknown): boolean => {
+  const def = z.def as Def & { when?: (p: Payload) => boolean };
+  if (!z.check) throw new UnsupportedSchemaError(`a check without a function (${String(def.check)})`);
+  return (v) => {
     const payload: Payload = { value: v, issues: [] };
     if (def.when && !def.when(payload)) return true;
     const r = z.check!(payload);
     if (r instanceof Promise) throw new UnsupportedSchemaError('an async check cannot run synchronously');
     return payload.issues.length === 0;
   };
-  if (def.check === 'string_format' && def.format === 'regex' && def.pattern instanceof RegExp && !def.when) {
-    const re = def.pattern;
-    return (v) => {
-      re.lastIndex = 0;
-      return re.test(v as string);
-    };
-  }
-  if (def.check === 'max_length' && typeof def.maximum === 'number') {
-    // zod counts code points: a string within the cap in UTF-16 units is surely within it
-    const max = def.maximum;
-    return (v) => (v as { length: number }).length <= max || generic(v);
-  }
-  if (def.check === 'describe' || def.check === 'meta') return () => true;
-  const fn = (def as { fn?: unknown }).fn;
-  if (def.type === 'custom' && def.check === 'custom' && typeof fn === 'function' && !def.when) {
-    // a refine: zod's $ZodCustom check adds an issue when its function's result is falsy
-    return (v) => {
-      const r: unknown = fn(v);
-      if (r instanceof Promise) throw new UnsupportedSchemaError('an async refinement cannot run synchronously');
-      return !!r;
-    };
-  }
-  if (!z.check) throw new UnsupportedSchemaError(`a check without a function (${String(def.check)})`);
-  return generic;
 }
 
-function withChecks(base: Node, checks: Array<(v: unknown) => boolean>): Node {
-  if (checks.length === 0) return base;
-  if (checks.length === 1) {
-    const c = checks[0]!;
-    return (v) => {
-      const out = base(v);
-      return out === REJECT || !c(out) ? REJECT : out;
-    };
+/**
+ * Writes one JavaScript function per schema node, calling each other directly, so the
+ * engine can inline a directive's whole check. Constants (regexes, sets, the schema's own
+ * functions) are passed in, never written into the source: no input ever reaches it.
+ */
+class CodeGen {
+  private readonly ids = new Map<AnySchema, number>();
+  private readonly fns: string[] = [];
+  private readonly consts: unknown[] = [];
+
+  constructor() {
+    this.consts.push(REJECT, TransformPayload, isPlainObject, UnsupportedSchemaError);
   }
-  return (v) => {
-    const out = base(v);
-    if (out === REJECT) return REJECT;
-    for (let i = 0; i < checks.length; i++) if (!checks[i]!(out)) return REJECT;
-    return out;
-  };
-}
 
-class Compiler {
-  private readonly memo = new Map<AnySchema, Node>();
+  compile(root: AnySchema): Node {
+    const rootId = this.node(root);
+    const src = `"use strict";\nconst R = K[0], TP = K[1], isPlainObject = K[2], Unsupported = K[3];\n${this.consts.map((_, i) => (i > 3 ? `const k${i} = K[${i}];` : '')).join('\n')}\n${this.fns.join('\n')}\nreturn f${rootId};`;
+    return new Function('K', src)(this.consts) as Node;
+  }
 
-  node(s: AnySchema): Node {
-    let n = this.memo.get(s);
-    if (!n) {
-      n = withChecks(this.base(s), (s._zod.def.checks ?? []).map(compileCheck));
-      this.memo.set(s, n);
+  private k(value: unknown): string {
+    this.consts.push(value);
+    return `k${this.consts.length - 1}`;
+  }
+
+  /** The id of the node's function, written on first use (recursion-safe: the id exists before the body). */
+  private node(s: AnySchema): number {
+    let id = this.ids.get(s);
+    if (id !== undefined) return id;
+    id = this.ids.size;
+    this.ids.set(s, id);
+    const checks = (s._zod.def.checks ?? []).map((ch) => this.check(ch));
+    const body = this.base(s, id);
+    if (checks.length === 0) {
+      this.fns.push(`function f${id}(v) {\n${body}\n}`);
+    } else {
+      this.fns.push(`function b${id}(v) {\n${body}\n}\nfunction f${id}(v) {\nconst o = b${id}(v);\nif (o === R) return R;\n${checks.join('\n')}\nreturn o;\n}`);
     }
-    return n;
+    return id;
   }
 
-  private base(s: AnySchema): Node {
+  /** A check on the parsed value `o`: a statement that returns R when it fails. */
+  private check(ch: { _zod: Internals }): string {
+    const z = ch._zod;
+    const def = z.def as Def & { check?: string; format?: string; pattern?: RegExp; maximum?: number; value?: unknown; inclusive?: boolean; when?: unknown; fn?: unknown };
+    const generic = () => `if (!${this.k(compileCheck(ch))}(o)) return R;`;
+    // a length cap or an integer check that surely passes is not run; otherwise zod's own check
+    // decides (its `when` included)
+    if (def.check === 'max_length' && typeof def.maximum === 'number') {
+      // zod counts code points: within the cap in UTF-16 units is surely within it
+      return `if (o.length > ${def.maximum} && !${this.k(compileCheck(ch))}(o)) return R;`;
+    }
+    if (def.check === 'number_format' && def.format === 'safeint') {
+      // a safe integer passes zod's int and safeint checks alike
+      return `if (!Number.isSafeInteger(o) && !${this.k(compileCheck(ch))}(o)) return R;`;
+    }
+    // the inlined forms below assume the check always runs
+    if (def.when) return generic();
+    switch (def.check) {
+      case 'string_format':
+        if (def.format === 'regex' && def.pattern instanceof RegExp) {
+          const re = this.k(def.pattern);
+          return `${re}.lastIndex = 0;\nif (!${re}.test(o)) return R;`;
+        }
+        return generic();
+      case 'greater_than':
+      case 'less_than': {
+        if (typeof def.value !== 'number') return generic();
+        const op = def.check === 'greater_than' ? (def.inclusive ? '>=' : '>') : def.inclusive ? '<=' : '<';
+        return `if (!(o ${op} ${this.k(def.value)})) return R;`;
+      }
+      case 'describe':
+      case 'meta':
+        return '';
+      case 'custom':
+        if (def.type === 'custom' && typeof def.fn === 'function') {
+          // a refine: zod's $ZodCustom adds an issue when the function's result is falsy
+          return `{\nconst r = ${this.k(def.fn)}(o);\nif (r !== true) {\nif (!r) return R;\nif (r instanceof Promise) throw new Unsupported('an async refinement cannot run synchronously');\n}\n}`;
+        }
+        return generic();
+      default:
+        return generic();
+    }
+  }
+
+  private base(s: AnySchema, id: number): string {
     const def = s._zod.def;
     switch (def.type) {
       case 'string':
-        return (v) => (typeof v === 'string' ? v : REJECT);
+        return `return typeof v === 'string' ? v : R;`;
       case 'number':
         // zod refuses NaN and the infinities before any check
-        return (v) => (typeof v === 'number' && Number.isFinite(v) ? v : REJECT);
+        return `return typeof v === 'number' && Number.isFinite(v) ? v : R;`;
       case 'boolean':
-        return (v) => (typeof v === 'boolean' ? v : REJECT);
+        return `return typeof v === 'boolean' ? v : R;`;
       case 'null':
-        return (v) => (v === null ? v : REJECT);
+        return `return v === null ? v : R;`;
       case 'unknown':
       case 'any':
-        return (v) => v;
-      case 'literal': {
-        const values = new Set(def.values as unknown[]);
-        return (v) => (values.has(v) ? v : REJECT);
-      }
+        return `return v;`;
+      case 'literal':
+        return `return ${this.k(new Set(def.values as unknown[]))}.has(v) ? v : R;`;
       case 'enum': {
-        const values = new Set(Object.values(def.entries as Record<string, unknown>));
-        if ([...values].some((x) => typeof x !== 'string')) throw new UnsupportedSchemaError('a numeric enum');
-        return (v) => (values.has(v) ? v : REJECT);
+        const values = Object.values(def.entries as Record<string, unknown>);
+        if (values.some((x) => typeof x !== 'string')) throw new UnsupportedSchemaError('a numeric enum');
+        return `return ${this.k(new Set(values))}.has(v) ? v : R;`;
       }
-      case 'nullable': {
-        const inner = this.node(def.innerType as AnySchema);
-        return (v) => (v === null ? null : inner(v));
+      case 'nullable':
+        return `if (v === null) return null;\nreturn f${this.node(def.innerType as AnySchema)}(v);`;
+      case 'optional':
+        return `if (v === undefined) return undefined;\nreturn f${this.node(def.innerType as AnySchema)}(v);`;
+      case 'pipe':
+        return `const m = f${this.node(def.in as AnySchema)}(v);\nif (m === R) return R;\nreturn f${this.node(def.out as AnySchema)}(m);`;
+      case 'transform': {
+        if (typeof def.transform !== 'function') return `return ${this.k(viaZod(s))}(v);`;
+        // what zod gives a transform's function: the value, and a payload it may add issues to
+        return `const p = new TP(v);\nconst o = ${this.k(def.transform)}(v, p);\nif (o instanceof Promise) throw new Unsupported('an async transform cannot run synchronously');\nreturn p.issues.length ? R : o;`;
       }
-      case 'optional': {
-        const inner = this.node(def.innerType as AnySchema);
-        return (v) => (v === undefined ? undefined : inner(v));
+      case 'array': {
+        const el = this.node(def.element as AnySchema);
+        return `if (!Array.isArray(v)) return R;\nlet out;\nfor (let i = 0; i < v.length; i++) {\nconst e = v[i];\nconst x = f${el}(e);\nif (x === R) return R;\nif (out !== undefined) out[i] = x;\nelse if (x !== e) { out = v.slice(0, i); out[i] = x; }\n}\nreturn out === undefined ? v : out;`;
       }
-      case 'array':
-        return this.array(def);
       case 'object':
-        return this.object(def);
+        return this.object(def, id);
       case 'record':
         return this.record(def);
       case 'union':
         return typeof def.discriminator === 'string' ? this.discriminated(def) : this.union(def);
-      case 'pipe': {
-        const inNode = this.node(def.in as AnySchema);
-        const outNode = this.node(def.out as AnySchema);
-        return (v) => {
-          const mid = inNode(v);
-          return mid === REJECT ? REJECT : outNode(mid);
-        };
-      }
-      case 'transform':
-        return this.transform(s);
       default:
         throw new UnsupportedSchemaError(`zod type "${def.type}" is not compiled`);
     }
   }
 
-  /** A preprocess step: its function, given what zod gives it (the value, and a payload it may add issues to). */
-  private transform(s: AnySchema): Node {
-    const fn = s._zod.def.transform;
-    if (typeof fn !== 'function') return viaZod(s);
-    return (v) => {
-      const payload = new TransformPayload(v);
-      const out: unknown = fn(v, payload);
-      if (out instanceof Promise) throw new UnsupportedSchemaError('an async transform cannot run synchronously');
-      return payload.issues.length ? REJECT : out;
-    };
-  }
-
-  private array(def: Def): Node {
-    const element = this.node(def.element as AnySchema);
-    return (v) => {
-      if (!Array.isArray(v)) return REJECT;
-      let out: unknown[] | undefined;
-      for (let i = 0; i < v.length; i++) {
-        const x = element(v[i]);
-        if (x === REJECT) return REJECT;
-        if (x !== v[i]) out ??= v.slice(0, i);
-        if (out) out[i] = x;
-      }
-      return out ?? v;
-    };
-  }
-
-  private object(def: Def): Node {
+  private object(def: Def, id: number): string {
     const shape = def.shape as Record<string, AnySchema>;
     if (Object.getOwnPropertySymbols(shape).length) throw new UnsupportedSchemaError('symbol keys in a shape');
-    const keys = Object.keys(shape);
-    const keySet = new Set(keys);
-    const fields = keys.map((k) => {
-      const z = shape[k]!._zod;
-      if (z.optin === 'defaulted') throw new UnsupportedSchemaError(`a defaulted field (${k})`);
-      // an absent optional field contributes nothing, as in zod; any other absent field is
-      // refused here (zod may still accept one whose schema makes something of undefined)
-      return { key: k, node: this.node(shape[k]!), optional: z.optin === 'optional' && z.optout === 'optional' };
-    });
     const catchall = def.catchall as AnySchema | undefined;
     const strict = catchall?._zod.def.type === 'never';
     if (catchall && !strict) throw new UnsupportedSchemaError('an object with a catchall schema');
-    const n = fields.length;
-    return (v) => {
-      if (!isObject(v)) return REJECT;
-      let changed = false;
-      let present = 0;
-      for (let i = 0; i < n; i++) {
-        const f = fields[i]!;
-        // zod reads fields with `in` and a plain property read (the prototype chain included)
-        if (!(f.key in v)) {
-          if (f.optional) continue;
-          return REJECT;
-        }
-        const x = f.node(v[f.key]);
-        if (x === REJECT) return REJECT;
-        if (x !== v[f.key]) changed = true;
-        present++;
-      }
-      // the value itself is the output when its keys are the shape's, in the shape's order
-      // (zod builds a new object in that order); anything else is rebuilt as zod builds it
-      let j = 0;
-      let matched = 0;
-      for (const k in v) {
-        if (!keySet.has(k)) {
-          if (strict) return REJECT;
-          changed = true;
-          continue;
-        }
-        if (changed) continue;
-        while (j < n && fields[j]!.optional && !(fields[j]!.key in v)) j++;
-        if (j < n && fields[j]!.key === k) {
-          j++;
-          matched++;
-        } else changed = true;
-      }
-      if (!changed && matched === present) return v;
-      const out: Record<string, unknown> = {};
-      for (let i = 0; i < n; i++) {
-        const f = fields[i]!;
-        if (f.key in v) out[f.key] = f.node(v[f.key]);
-      }
-      return out;
-    };
+    const keys = Object.keys(shape);
+    if (keys.includes('__proto__')) throw new UnsupportedSchemaError('a "__proto__" field');
+    const fields = keys.map((key) => {
+      const z = shape[key]!._zod;
+      if (z.optin === 'defaulted') throw new UnsupportedSchemaError(`a defaulted field (${key})`);
+      // an absent optional field contributes nothing, as in zod; any other absent field is
+      // refused here (zod may still accept one whose schema makes something of undefined)
+      return { key, fn: `f${this.node(shape[key]!)}`, optional: z.optin === 'optional' && z.optout === 'optional' };
+    });
+    const hasOptional = fields.some((f) => f.optional);
+    const K = this.k(keys);
+    const OPT = this.k(fields.map((f) => f.optional));
+    const SET = this.k(new Set(keys));
+    const lines = [`if (typeof v !== 'object' || v === null || Array.isArray(v)) return R;`, `let c = false, p = 0, x, e;`];
+    for (const f of fields) {
+      const key = JSON.stringify(f.key);
+      lines.push(
+        `if (${key} in v) {\ne = v[${key}];\nx = ${f.fn}(e);\nif (x === R) return R;\nif (x !== e) c = true;\np++;\n}` + (f.optional ? '' : ' else return R;'),
+      );
+    }
+    // the value itself is the output when its keys are the shape's, in the shape's order (zod
+    // builds a new object in that order); anything else is rebuilt as zod builds it
+    lines.push(
+      `let j = 0, m = 0;`,
+      `for (const k in v) {`,
+      hasOptional ? `while (j < ${keys.length} && ${OPT}[j] && !(${K}[j] in v)) j++;` : '',
+      `if (j < ${keys.length} && k === ${K}[j]) { j++; m++; continue; }`,
+      strict ? `if (!${SET}.has(k)) return R;` : '',
+      `c = true;`,
+      `}`,
+      `if (!c && m === p) return v;`,
+      `const out = {};`,
+      ...fields.map((f) => `if (${JSON.stringify(f.key)} in v) out[${JSON.stringify(f.key)}] = ${f.fn}(v[${JSON.stringify(f.key)}]);`),
+      `return out;`,
+    );
+    void id;
+    return lines.filter(Boolean).join('\n');
   }
 
-  private record(def: Def): Node {
+  private record(def: Def): string {
     const keyType = def.keyType as AnySchema;
     if (keyType._zod.def.type === 'enum' || keyType._zod.def.type === 'literal' || (keyType._zod as { values?: unknown }).values) {
       throw new UnsupportedSchemaError('a record with an enumerated key set');
     }
     if (def.mode === 'loose') throw new UnsupportedSchemaError('a loose record');
     if (acceptsNumbers(keyType)) throw new UnsupportedSchemaError('a record whose keys may be numbers');
-    const keyNode = this.node(keyType);
-    const valueNode = this.node(def.valueType as AnySchema);
-    return (v) => {
-      if (!isPlainObject(v)) return REJECT;
-      // own enumerable string keys, in Reflect.ownKeys order: what zod walks for a value from JSON.parse
-      const keys = Object.keys(v);
-      if (Object.getOwnPropertySymbols(v).length) return REJECT;
-      let changed = false;
-      for (let i = 0; i < keys.length; i++) {
-        const key = keys[i]!;
-        if (key === '__proto__') {
-          changed = true;
-          continue;
-        }
-        const k = keyNode(key);
-        if (k === REJECT) return REJECT;
-        const x = valueNode(v[key]);
-        if (x === REJECT) return REJECT;
-        if (k !== key || x !== v[key]) changed = true;
-      }
-      if (!changed) return v;
-      const out: Record<string, unknown> = {};
-      for (const key of keys) {
-        if (key === '__proto__') continue;
-        const k = keyNode(key) as string;
-        if (k !== '__proto__') out[k] = valueNode(v[key]);
-      }
-      return out;
-    };
+    const fk = `f${this.node(keyType)}`;
+    const fv = `f${this.node(def.valueType as AnySchema)}`;
+    // own enumerable string keys in Reflect.ownKeys order, as zod walks them; a symbol key fails a string key schema
+    return [
+      `if (!isPlainObject(v)) return R;`,
+      `const ks = Object.keys(v);`,
+      `if (Object.getOwnPropertySymbols(v).length) return R;`,
+      `let c = false;`,
+      `for (let i = 0; i < ks.length; i++) {`,
+      `const key = ks[i];`,
+      `if (key === '__proto__') { c = true; continue; }`,
+      `const k = ${fk}(key);`,
+      `if (k === R) return R;`,
+      `const e = v[key];`,
+      `const x = ${fv}(e);`,
+      `if (x === R) return R;`,
+      `if (k !== key || x !== e) c = true;`,
+      `}`,
+      `if (!c) return v;`,
+      `const out = {};`,
+      `for (const key of ks) {`,
+      `if (key === '__proto__') continue;`,
+      `const k = ${fk}(key);`,
+      `if (k !== '__proto__') out[k] = ${fv}(v[key]);`,
+      `}`,
+      `return out;`,
+    ].join('\n');
   }
 
-  private union(def: Def): Node {
-    const options = (def.options as AnySchema[]).map((o) => this.node(o));
+  private union(def: Def): string {
     // zod returns the first option that succeeds, in order
-    return (v) => {
-      for (let i = 0; i < options.length; i++) {
-        const x = options[i]!(v);
-        if (x !== REJECT) return x;
-      }
-      return REJECT;
-    };
+    const opts = (def.options as AnySchema[]).map((o) => this.node(o));
+    return `let x;\n${opts.map((o) => `x = f${o}(v);\nif (x !== R) return x;`).join('\n')}\nreturn R;`;
   }
 
-  private discriminated(def: Def): Node {
+  private discriminated(def: Def): string {
     const disc = def.discriminator as string;
     if (def.unionFallback) throw new UnsupportedSchemaError('a discriminated union with a fallback');
-    const byValue = new Map<unknown, Node>();
+    const byValue = new Map<unknown, number>();
     for (const o of def.options as AnySchema[]) {
       const pv = o._zod.propValues?.[disc];
       if (!pv) throw new UnsupportedSchemaError(`a discriminated union option without a "${disc}" value`);
+      const id = this.node(o);
       for (const value of pv) {
-        if (byValue.has(value)) throw new UnsupportedSchemaError(`a duplicate discriminator value ${String(value)}`);
-        byValue.set(value, this.node(o));
+        if (byValue.has(value) || typeof value !== 'string') throw new UnsupportedSchemaError(`discriminator value ${String(value)}`);
+        byValue.set(value, id);
       }
     }
-    return (v) => {
-      if (!isObject(v)) return REJECT;
-      const opt = byValue.get(v[disc]);
-      return opt ? opt(v) : REJECT;
-    };
+    const cases = [...byValue].map(([value, id]) => `case ${JSON.stringify(value)}: return f${id}(v);`);
+    return `if (typeof v !== 'object' || v === null || Array.isArray(v)) return R;\nswitch (v[${JSON.stringify(disc)}]) {\n${cases.join('\n')}\ndefault: return R;\n}`;
   }
 }
 
@@ -375,7 +352,7 @@ export function compileSchema<T>(schema: z.ZodType<T>): CompiledSchema<T> | unde
   let n = compiled.get(schema);
   if (n === undefined) {
     try {
-      n = new Compiler().node(schema as unknown as AnySchema);
+      n = new CodeGen().compile(schema as unknown as AnySchema);
     } catch (err) {
       if (!(err instanceof UnsupportedSchemaError)) throw err;
       n = null;
