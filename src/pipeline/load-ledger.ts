@@ -2,6 +2,7 @@
 // booked the ledger and ran its own pre-plugin ops; the ledger's plugins are ours to run.
 import { z } from 'zod';
 import { createDirectiveSchemas, type Directive } from '../ledger/directive-schema.js';
+import { LoadedMessageSchema, type LoadedFormat } from '../protocol/loaded-message.js';
 import { OptionsSchema, SourceSchema } from '../protocol/messages.js';
 import { parseJsonLine, type Line } from '../protocol/framing.js';
 import { StageFailedError } from '../errors.js';
@@ -57,6 +58,8 @@ export interface LoadedHead {
 export interface LoadedLedger extends LoadedHead {
   errors: StageError[];
   directives: Directive[];
+  /** With `load --loaded-pickle`: the "loaded" line, forwarded unread to Python runners of the same image. */
+  pickled?: { format: LoadedFormat; line: string };
 }
 
 /** Account roots from the ledger's name_* options (Beancount lets a ledger rename them). */
@@ -83,6 +86,7 @@ export async function readLoader(lines: AsyncIterator<Line>, onHead?: (head: Loa
   let directiveSchema: z.ZodType<Directive> | undefined;
   const errors: StageError[] = [];
   const directives: Directive[] = [];
+  let pickled: LoadedLedger['pickled'];
   for (;;) {
     const next = await lines.next();
     if (next.done) break;
@@ -128,12 +132,19 @@ export async function readLoader(lines: AsyncIterator<Line>, onHead?: (head: Loa
         directives.push(r.data);
         break;
       }
+      case 'loaded': {
+        const r = LoadedMessageSchema.safeParse(raw);
+        if (!r.success) fail(line.line, r.error.message);
+        if (r.data.count !== directives.length) fail(line.line, `the pickle holds ${r.data.count} directives, ${directives.length} were sent`);
+        pickled = { format: r.data.format, line: line.text };
+        break;
+      }
       case 'done': {
         const r = DoneMsg.safeParse(raw);
         if (!r.success) fail(line.line, r.error.message);
         if (!head) fail(line.line, '"done" before the options and plugins');
         if (r.data.count !== directives.length || r.data.errors !== errors.length) fail(line.line, 'counts do not match what was sent');
-        return { ...head, errors, directives };
+        return { ...head, errors, directives, ...(pickled ? { pickled } : {}) };
       }
       default:
         fail(line.line, `unexpected message type ${JSON.stringify(raw?.type)}`);

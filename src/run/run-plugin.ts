@@ -15,6 +15,8 @@ import { EffectTracker, type Effect, type PluginError } from '../validate/effect
 import { validatePluginMessage } from '../validate/message.js';
 import { pluginContainerBody } from './container-body.js';
 import type { RunLimits } from './run-limits.js';
+import { batchLines } from './input-batches.js';
+import { loadedInputBody, type LoadedInput } from './loaded-input.js';
 import { HeadTailCapture, type CapturedText } from './stderr-capture.js';
 import { UsageSampler, type ResourceUsage } from './usage-sampler.js';
 import type { WarmContainer } from './warm-start.js';
@@ -37,6 +39,11 @@ export interface RunPluginRequest {
   options: Record<string, unknown>;
   /** Materialised before the run: the header carries the count and keep ranges refer back into it. */
   input: readonly Directive[] | AsyncIterable<Directive>;
+  /**
+   * Given, the input after the header is the loader's pickle and references into it (only for a
+   * Python runner made from the loader's image: see readsLoaderPickle); otherwise JSON directives.
+   */
+  loaded?: LoadedInput;
   /** Effects the grant allows. */
   effects: Iterable<Effect>;
   limits: RunLimits;
@@ -81,7 +88,6 @@ export type PluginRun =
   | (RunReport & { ok: true; output: Directive[]; errors: PluginError[] })
   | (RunReport & { ok: false; error: Error });
 
-const STDIN_BATCH_BYTES = 64 * 1024;
 /** After SIGKILL a container stops within milliseconds; past this something is wrong with the engine. */
 const KILL_WAIT_MS = 15_000;
 /** After the container exits, its output stream closes as soon as the engine has flushed it. */
@@ -386,7 +392,7 @@ async function writeInput(writer: JsonLinesWriter, req: RunPluginRequest, input:
     count: input.length,
   };
   await writer.write(header);
-  for (const chunk of inputBody(input)) await writer.writeRaw(chunk);
+  for (const chunk of req.loaded ? loadedInputBody(input, req.loaded) : inputBody(input)) await writer.writeRaw(chunk);
   await writer.writeRaw('{"type":"end"}\n');
   await writer.end();
 }
@@ -395,20 +401,15 @@ async function writeInput(writer: JsonLinesWriter, req: RunPluginRequest, input:
 // (and so one list) are all sent the same bytes.
 const bodies = new WeakMap<readonly Directive[], Buffer[]>();
 
+function* directiveLines(input: readonly Directive[]): Generator<string> {
+  // the same bytes JSON.stringify({type, index, directive}) gives, with the directive's text made once
+  for (let i = 0; i < input.length; i++) yield `{"type":"directive","index":${i},"directive":${directiveJson(input[i]!)}}\n`;
+}
+
 function inputBody(input: readonly Directive[]): Buffer[] {
   let chunks = bodies.get(input);
   if (!chunks) {
-    chunks = [];
-    let batch = '';
-    for (let i = 0; i < input.length; i++) {
-      // the same bytes JSON.stringify({type, index, directive}) gives, with the directive's text made once
-      batch += `{"type":"directive","index":${i},"directive":${directiveJson(input[i]!)}}\n`;
-      if (batch.length >= STDIN_BATCH_BYTES) {
-        chunks.push(Buffer.from(batch));
-        batch = '';
-      }
-    }
-    if (batch) chunks.push(Buffer.from(batch));
+    chunks = batchLines(directiveLines(input));
     bodies.set(input, chunks);
   }
   return chunks;

@@ -3,7 +3,8 @@
 Stages:
   plugin   --module NAME | [--bundle DIR] --entrypoint PATH [--name NAME]
                                                              run one Beancount plugin (protocol v1)
-  load     --ledger PATH [--host-dir DIR] [--session]       parse + book a ledger (trusted); with
+  load     --ledger PATH [--host-dir DIR] [--session] [--loaded-pickle]
+                                                             parse + book a ledger (trusted); with
                                                              --session, then finalize and print
   finalize                                                   post ops + validation (trusted)
   print    [--display-context]                               directives -> Beancount syntax (trusted)
@@ -36,6 +37,8 @@ def main(argv):
                                       'filenames are reported as host paths')
     p.add_argument('--session', action='store_true',
                    help='after loading, finalize (and print) the chain result the host sends')
+    p.add_argument('--loaded-pickle', action='store_true',
+                   help='also send the directives as one pickle for Python plugin runners (sbx_runner/loaded.py)')
     sub.add_parser('finalize')
     p = sub.add_parser('print')
     p.add_argument('--display-context', action='store_true',

@@ -84,9 +84,7 @@ def read_lines(stream):
         yield from _read_lines_checked((raw,), n)
 
 
-def read_stream(stream):
-    """Reads header, directives and end. Returns (header, [directive JSON])."""
-    it = read_lines(stream)
+def _read_header(it):
     try:
         n, header = next(it)
     except StopIteration:
@@ -97,6 +95,13 @@ def read_stream(stream):
     count = header.get('count')
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise ProtocolError('header: "count" must be a non-negative integer')
+    return header, count
+
+
+def read_stream(stream):
+    """Reads header, directives and end. Returns (header, [directive JSON])."""
+    it = read_lines(stream)
+    header, count = _read_header(it)
     directives = []
     for n, msg in it:
         if msg['type'] == 'end':
@@ -110,3 +115,44 @@ def read_stream(stream):
                 n, len(directives), msg['type'], msg.get('index')))
         directives.append(msg['directive'])
     raise ProtocolError('input ended without an "end" line (after {} directives)'.format(len(directives)))
+
+
+def read_input(stream, loaded_input):
+    """A plugin's input: read_stream's, or, when a "loaded" message follows the header, its
+    "refs" and directives (docs/protocol.md, "Input encodings"). Returns (header, items,
+    loaded): items are directive JSON, and with `loaded` (loaded_input(msg, line)) also
+    indices into it; each loaded directive is referred to at most once."""
+    it = read_lines(stream)
+    header, count = _read_header(it)
+    items = []
+    loaded = None
+    used = None
+    for n, msg in it:
+        t = msg['type']
+        if t == 'end':
+            if len(items) != count:
+                raise ProtocolError('line {}: end after {} directives, header said {}'.format(n, len(items), count))
+            return header, items, loaded
+        if t == 'loaded' and n == 2:
+            loaded = loaded_input(msg, n)
+            used = bytearray(loaded.count)
+            continue
+        if t == 'refs' and loaded is not None and msg.get('index') == len(items):
+            start, run = msg.get('from'), msg.get('count')
+            if not (_is_int(start) and _is_int(run) and run > 0 and 0 <= start and start + run <= loaded.count):
+                raise ProtocolError('line {}: refs {!r}+{!r} are not loaded directives'.format(n, start, run))
+            if len(items) + run > count or any(used[start:start + run]):
+                raise ProtocolError('line {}: refs {}+{} go past the header\'s count or repeat a loaded directive'.format(
+                    n, start, run))
+            used[start:start + run] = b'\x01' * run
+            items.extend(range(start, start + run))
+            continue
+        if t != 'directive' or msg.get('index') != len(items):
+            raise ProtocolError('line {}: expected directive {}, found type {!r} index {!r}'.format(
+                n, len(items), t, msg.get('index')))
+        items.append(msg['directive'])
+    raise ProtocolError('input ended without an "end" line (after {} directives)'.format(len(items)))
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)

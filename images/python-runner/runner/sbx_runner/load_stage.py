@@ -12,6 +12,7 @@ and flushed as soon as the ledger is parsed, before booking):
    "post":[names the finalizer runs]}
   {"type":"error", "kind":s, "message":s, "source":{filename,lineno}|null, "index":i|null}   (0..n)
   {"type":"directive", "index":i, "directive":D}                                           (0..N-1)
+  {"type":"loaded", "format":{...}, "count":N, "data":s}     with --loaded-pickle only (loaded.py)
   {"type":"done", "count":N, "errors":n}
 """
 import gc
@@ -26,7 +27,7 @@ from .codec import encode_directive
 from .errors import error_message
 from .options_codec import encode_options
 from .paths import NoMap, PathMap
-from . import session
+from . import loaded, session
 from .transform import run_plugin
 
 # Ledger options of the plugin sandboxing design. Beancount does not know them; they are
@@ -121,8 +122,15 @@ def main(channel, args):
     for err in errors:
         channel.send(paths.error(error_message(err, lambda e: by_id.get(id(e)), with_kind=True)))
     entries = paths.entries(entries)
+    encoded = [] if args.loaded_pickle else None
     for i, e in enumerate(entries):
-        channel.send({'type': 'directive', 'index': i, 'directive': encode_directive(e)})
+        enc = encode_directive(e)
+        channel.send({'type': 'directive', 'index': i, 'directive': enc})
+        if encoded is not None:
+            encoded.append(enc)
+    if encoded is not None:
+        # the same directives once more, as one pickle for Python plugin runners (loaded.py)
+        channel.send(loaded.message(encoded))
     channel.send({'type': 'done', 'count': len(entries), 'errors': len(errors)})
     channel.flush()
     if args.session:

@@ -2,12 +2,13 @@
 import gc
 import sys
 
-from .channel import read_stream
+from .channel import read_input
 from .codec import decode_directive
 from .effects import compute_effects, to_messages
 from .errors import error_message
+from .loaded import LoadedInput, assemble
 from .options_codec import decode_options
-from .snapshot import decode_with_snapshot
+from .snapshot import Snapshot, decode_with_snapshot
 from .transform import load_module, run_plugin
 
 
@@ -40,7 +41,7 @@ def main(channel, args):
 
     # cyclic GC over tens of thousands of fresh objects costs more than the decoding itself
     gc.disable()
-    header, directives_json = read_stream(sys.stdin.buffer)
+    header, items, loaded = read_input(sys.stdin.buffer, LoadedInput)
     plugin = header.get('plugin') or {}
     name = early_name or plugin.get('name')
     if not isinstance(name, str) or not name:
@@ -48,7 +49,13 @@ def main(channel, args):
     config = header.get('config')
     options_map = decode_options(header.get('options') or {})
     # with what each input's encoding depends on, so untouched inputs need no re-encoding after
-    inputs, snapshot = decode_with_snapshot(directives_json, decode_directive)
+    if loaded is None:
+        directives_json = items
+        inputs, snapshot = decode_with_snapshot(directives_json, decode_directive)
+    else:
+        # the loader's directives unpickled, the rest decoded; JSON of a loaded one only if asked
+        inputs, directives_json = assemble(items, loaded)
+        snapshot = Snapshot(inputs)
     gc.freeze()
     gc.enable()  # the plugin runs with Python's usual collector, as in Beancount
 
