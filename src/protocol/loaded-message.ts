@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { directiveJson } from '../ledger/directive-json.js';
 import type { Directive } from '../ledger/directive-schema.js';
 
+const Index = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
 /** What a pickle depends on; a runner reads only its own format (sbx_runner/loaded.py FORMAT). */
 export const LoadedFormatSchema = z.strictObject({
   encoding: z.literal('pickle'),
@@ -17,11 +19,17 @@ export const LoadedFormatSchema = z.strictObject({
 export const LoadedMessageSchema = z.strictObject({
   type: z.literal('loaded'),
   format: LoadedFormatSchema,
-  count: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  count: Index,
   /** The pickle, base64: opaque to the host. */
   data: z.string(),
 });
 export type LoadedFormat = z.infer<typeof LoadedFormatSchema>;
+
+/** Inputs index..index+count-1 are the loader's directives from..from+count-1, unchanged. */
+export const RefsMessageSchema = z.strictObject({ type: z.literal('refs'), index: Index, from: Index, count: Index.min(1) });
+
+/** The messages of the encoding, by file name under schemas/protocol/ (src/protocol/json-schemas.ts). */
+export const LOADED_ENCODING_SCHEMAS = { loaded: LoadedMessageSchema, refs: RefsMessageSchema } as const;
 
 /**
  * One JSON line (with its newline) per run of the loader's directives, sent by reference in
