@@ -100,28 +100,15 @@ def _read_header(it):
 
 def read_stream(stream):
     """Reads header, directives and end. Returns (header, [directive JSON])."""
-    it = read_lines(stream)
-    header, count = _read_header(it)
-    directives = []
-    for n, msg in it:
-        if msg['type'] == 'end':
-            if len(directives) != count:
-                raise ProtocolError('line {}: end after {} directives, header said {}'.format(
-                    n, len(directives), count))
-            # not reading on: the host may keep stdin open after "end"
-            return header, directives
-        if msg['type'] != 'directive' or msg.get('index') != len(directives):
-            raise ProtocolError('line {}: expected directive {}, found type {!r} index {!r}'.format(
-                n, len(directives), msg['type'], msg.get('index')))
-        directives.append(msg['directive'])
-    raise ProtocolError('input ended without an "end" line (after {} directives)'.format(len(directives)))
+    header, directives, _ = read_input(stream, None)
+    return header, directives
 
 
 def read_input(stream, loaded_input):
-    """A plugin's input: read_stream's, or, when a "loaded" message follows the header, its
-    "refs" and directives (docs/protocol.md, "Input encodings"). Returns (header, items,
-    loaded): items are directive JSON, and with `loaded` (loaded_input(msg, line)) also
-    indices into it; each loaded directive is referred to at most once."""
+    """A plugin's input: header, directives and end, or, when `loaded_input` is given and a
+    "loaded" message follows the header, its "refs" and directives (docs/protocol.md, "Input
+    encodings"). Returns (header, items, loaded): items are directive JSON, and with `loaded`
+    (loaded_input(msg, line)) also indices into it; each loaded directive is referred to once."""
     it = read_lines(stream)
     header, count = _read_header(it)
     items = []
@@ -131,9 +118,11 @@ def read_input(stream, loaded_input):
         t = msg['type']
         if t == 'end':
             if len(items) != count:
-                raise ProtocolError('line {}: end after {} directives, header said {}'.format(n, len(items), count))
+                raise ProtocolError('line {}: end after {} directives, header said {}'.format(
+                    n, len(items), count))
+            # not reading on: the host may keep stdin open after "end"
             return header, items, loaded
-        if t == 'loaded' and n == 2:
+        if t == 'loaded' and n == 2 and loaded_input is not None:
             loaded = loaded_input(msg, n)
             used = bytearray(loaded.count)
             continue
