@@ -55,7 +55,7 @@ function isPlainObject(o: unknown): o is Record<string, unknown> {
   if (ctor === undefined || typeof ctor !== 'function') return true;
   const prot: unknown = (ctor as { prototype?: unknown }).prototype;
   if (!isObject(prot)) return false;
-  return Object.prototype.hasOwnProperty.call(prot, 'isPrototypeOf');
+  return Object.hasOwn(prot, 'isPrototypeOf');
 }
 
 /** The payload a transform's function sees in zod: the value, its issues, and addIssue. */
