@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { EXAMPLES } from '../../test/fixtures/directive-examples.js';
 import { SAMPLE_DIRECTIVES } from '../../test/fixtures/run/sample-directives.js';
 import { DirectiveSchema, createDirectiveSchemas } from '../ledger/directive-schema.js';
@@ -123,6 +123,8 @@ const BASE_MESSAGES: Json[] = [
   { type: 'done', counts: { kept: 1, modified: 2, inserted: 3, deleted: 4, errors: 5 } },
 ];
 const ctx: MessageContext = { plugin: 'acme.test', line: 3 };
+// tens of thousands of mutants, each through zod and the compiled path (slower under coverage)
+const HEAVY = 120_000;
 
 describe('compileSchema', () => {
   it('compiles every protocol schema', () => {
@@ -141,12 +143,12 @@ describe('compileSchema', () => {
     // both answers are exercised, not only refusals
     expect(accepted).toBeGreaterThan(1_000);
     expect(refused).toBeGreaterThan(10_000);
-  });
+  }, HEAVY);
 
   it('decides as zod does for renamed account roots', () => {
     const schema = createDirectiveSchemas({ accountRoots: ['Assets', 'Liabilities', 'Equity', 'Revenue', 'Expenses'] }).Directive;
     for (const d of EXAMPLES) for (const m of mutants(d, ['Revenue:Job', 'Income:Job', 'Assets:X', 1])) sameAsZod(schema, m);
-  });
+  }, HEAVY);
 
   it('returns the value itself when its keys are in the shape order, and a rebuilt copy otherwise', () => {
     const close = clone(EXAMPLES[1]) as Record<string, unknown>;
@@ -158,6 +160,59 @@ describe('compileSchema', () => {
   });
 });
 
+describe('compileSchema on schemas beyond the protocol\'s', () => {
+  const values: Json[] = [
+    undefined, null, true, 0, 1, -1, 1.5, 2 ** 60, '', 'a', 'abc', 'x'.repeat(40), '😀😀😀', [], [1, 2], ['a', 'b'], {}, { a: 1 }, { a: 'x', b: 2 },
+    { b: 2, a: 'x' }, { a: 'x', b: 2, c: 3 }, { k: 'x' }, JSON.parse('{"__proto__":{"a":1}}'), { 1: 'a' },
+  ];
+  const supported: Array<[string, z.ZodType]> = [
+    ['a stripping object', z.object({ a: z.string(), b: z.number().optional() })],
+    ['unknown and any fields', z.strictObject({ a: z.unknown(), b: z.any() })],
+    ['an enum', z.enum(['a', 'abc'])],
+    ['exclusive bounds', z.number().gt(-1).lt(2)],
+    ['a code point length cap', z.string().max(3)],
+    ['a union of literals', z.union([z.literal('a'), z.literal(1)])],
+    ['a record of optional values', z.record(z.string(), z.number().optional())],
+    ['a superRefine', z.array(z.number()).superRefine((a, c) => (a.length > 1 ? c.addIssue({ code: 'custom', message: 'long' }) : undefined))],
+    ['a refine with when', z.string().refine((s) => s !== 'a', { message: 'not a', when: () => true })],
+    ['a nullable optional', z.strictObject({ a: z.string().nullable().optional() })],
+    ['a preprocess', z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string())],
+  ];
+  for (const [what, schema] of supported) {
+    it(`decides as zod does for ${what}`, () => {
+      expect(compileSchema(schema)).toBeTypeOf('function');
+      for (const v of values) sameAsZod(schema, v);
+    });
+  }
+
+  const unsupported: Array<[string, z.ZodType]> = [
+    ['a date', z.date()],
+    ['a catchall', z.object({ a: z.string() }).catchall(z.number())],
+    ['a defaulted field', z.strictObject({ a: z.string().default('x') })],
+    ['a numeric enum', z.nativeEnum({ A: 1, B: 2 } as const)],
+    ['an enumerated record', z.record(z.enum(['a', 'b']), z.number())],
+    ['numeric record keys', z.record(z.number(), z.string())],
+    ['a loose record', z.looseRecord(z.string().regex(/^a/), z.number())],
+    ['a discriminated union with a non-string tag', z.discriminatedUnion('k', [z.strictObject({ k: z.literal(1) }), z.strictObject({ k: z.literal(2) })])],
+    ['a symbol-keyed shape', z.strictObject({ [Symbol('s')]: z.string() })],
+  ];
+  for (const [what, schema] of unsupported) {
+    it(`leaves ${what} to zod, which then decides`, () => {
+      expect(compileSchema(schema)).toBeUndefined();
+      for (const v of values) {
+        const fast = parseFast(schema, v);
+        expect(fast).toEqual(schema.safeParse(v));
+      }
+    });
+  }
+
+  it('throws for an async refinement, as zod does', () => {
+    const schema = z.string().refine(async () => true);
+    expect(() => schema.safeParse('a')).toThrow();
+    expect(() => parseFast(schema, 'a')).toThrow(/async/);
+  });
+});
+
 describe('validatePluginMessage (compiled) against validatePluginMessageByZod', () => {
   it('gives the same result or the same error for every mutant directive in modify and insert', () => {
     for (const d of EXAMPLES.slice(0, 6)) {
@@ -166,12 +221,12 @@ describe('validatePluginMessage (compiled) against validatePluginMessageByZod', 
         sameMessageOutcome({ type: 'insert', directive: m }, ctx);
       }
     }
-  });
+  }, HEAVY);
 
   it('gives the same result or the same error for every mutant of the other messages', () => {
     for (const b of BASE_MESSAGES) for (const m of mutants(b)) sameMessageOutcome(m, ctx);
     for (const m of mutants({ type: 'insert', directive: EXAMPLES[1] })) sameMessageOutcome(m, ctx);
-  });
+  }, HEAVY);
 
   it('agrees under tight limits and per-directive size caps', () => {
     const limits: ValueLimits = { ...DEFAULT_VALUE_LIMITS, maxStringLength: 12, maxDepth: 5, maxArrayItems: 2, maxObjectKeys: 6, maxPostings: 2, maxMetaKeys: 2 };
@@ -179,12 +234,12 @@ describe('validatePluginMessage (compiled) against validatePluginMessageByZod', 
       sameMessageOutcome({ type: 'insert', directive: clone(d) }, { ...ctx, limits });
       for (const m of mutants(d, ['x', 'Assets:A', ['a', 'b', 'c']])) sameMessageOutcome({ type: 'insert', directive: m }, { ...ctx, limits });
     }
-  });
+  }, HEAVY);
 
   it('agrees with a schema for renamed account roots', () => {
     const schema = createMessageSchemas({ accountRoots: ['Assets', 'Liabilities', 'Equity', 'Revenue', 'Expenses'] }).PluginMessage;
     for (const m of mutants(EXAMPLES[0], ['Revenue:Job', 'Income:Job'])) sameMessageOutcome({ type: 'insert', directive: m }, { ...ctx, schema });
-  });
+  }, HEAVY);
 });
 
 // A generated Beancount ledger, loaded by the runner's own loader on the host (scripts/host-beancount.sh).

@@ -42,8 +42,6 @@ interface Payload {
 }
 type AnySchema = { _zod: Internals };
 
-const CTX = Object.freeze({ async: false });
-
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -65,15 +63,6 @@ class TransformPayload {
   addIssue(issue: unknown): void {
     this.issues.push(issue);
   }
-}
-
-/** Runs a zod schema exactly as zod does: the fallback for nodes not worth inlining. */
-function viaZod(s: AnySchema): Node {
-  return (v) => {
-    const r = s._zod.run({ value: v, issues: [] }, CTX);
-    if (r instanceof Promise) throw new UnsupportedSchemaError('an async schema cannot be checked synchronously');
-    return r.issues.length ? REJECT : r.value;
-  };
 }
 
 /** One zod check as a predicate on the parsed value, run as zod runs it (its `when` first). */
@@ -204,7 +193,7 @@ class CodeGen {
       case 'pipe':
         return `const m = f${this.node(def.in as AnySchema)}(v);\nif (m === R) return R;\nreturn f${this.node(def.out as AnySchema)}(m);`;
       case 'transform': {
-        if (typeof def.transform !== 'function') return `return ${this.k(viaZod(s))}(v);`;
+        if (typeof def.transform !== 'function') throw new UnsupportedSchemaError('a transform without a function');
         // what zod gives a transform's function: the value, and a payload it may add issues to
         return `const p = new TP(v);\nconst o = ${this.k(def.transform)}(v, p);\nif (o instanceof Promise) throw new Unsupported('an async transform cannot run synchronously');\nreturn p.issues.length ? R : o;`;
       }
