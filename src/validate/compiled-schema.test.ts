@@ -206,6 +206,22 @@ describe('compileSchema on schemas beyond the protocol\'s', () => {
     });
   }
 
+  it('leaves every schema to zod where code generation is off (EvalError)', () => {
+    const real = globalThis.Function;
+    globalThis.Function = function () {
+      throw new EvalError('Code generation from strings disallowed for this context');
+    } as unknown as FunctionConstructor;
+    const schema = z.strictObject({ a: z.string() });
+    try {
+      expect(compileSchema(schema)).toBeUndefined();
+    } finally {
+      globalThis.Function = real;
+    }
+    // (zod finds out for itself that it may not generate code, once per process)
+    expect(parseFast(schema, { a: 'x' })).toEqual({ success: true, data: { a: 'x' } });
+    expect(parseFast(schema, { a: 1 }).success).toBe(false);
+  });
+
   it('throws for an async refinement, as zod does', () => {
     const schema = z.string().refine(async () => true);
     expect(() => schema.safeParse('a')).toThrow();

@@ -343,7 +343,8 @@ export function compileSchema<T>(schema: z.ZodType<T>): CompiledSchema<T> | unde
     try {
       n = new CodeGen().compile(schema as unknown as AnySchema);
     } catch (err) {
-      if (!(err instanceof UnsupportedSchemaError)) throw err;
+      // EvalError: code generation is off (node --disallow-code-generation-from-strings); zod checks alone
+      if (!(err instanceof UnsupportedSchemaError) && !(err instanceof EvalError)) throw err;
       n = null;
     }
     compiled.set(schema, n);
