@@ -208,6 +208,7 @@ describe('compileSchema on schemas beyond the protocol\'s', () => {
 
   it('leaves every schema to zod where code generation is off (EvalError)', () => {
     const real = globalThis.Function;
+    // biome-ignore lint/complexity/useArrowFunction: called with new, which an arrow function refuses
     globalThis.Function = function () {
       throw new EvalError('Code generation from strings disallowed for this context');
     } as unknown as FunctionConstructor;
