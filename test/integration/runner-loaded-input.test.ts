@@ -20,6 +20,7 @@ import { jsonLines, runStage } from './helpers/runner-container.js';
 
 const FIX = path.join(ROOT, 'test', 'fixtures');
 const LEDGERS = `${path.join(FIX, 'ledgers')}:/ledger:ro`;
+const CHECKS = `${path.join(FIX, 'runner')}:/check:ro`;
 const bundle = (name: string) => `${path.join(FIX, 'plugins', name)}:/plugin:ro`;
 
 let engine: Engine;
@@ -86,6 +87,17 @@ describe('the loader with --loaded-pickle', () => {
     expect(msg.count).toBe(directives.length);
     expect(msg.format).toMatchObject({ encoding: 'pickle', pickle: 5, codec: 1 });
     expect(msg.data).toMatch(/^[A-Za-z0-9+/]+=*$/);
+  });
+});
+
+describe('the pickle itself (in-container check)', () => {
+  it('unpickles to exactly what the codec decodes from the JSON, is not made past its size bound, and is refused in another format', async () => {
+    const res = await runStage(engine, { image, runId, entrypoint: ['python3', '-I', '-B', '/check/loaded_check.py'], cmd: ['/ledger/all-directives.beancount'], binds: [LEDGERS, CHECKS] });
+    expect(res.exitCode, res.stderr).toBe(0);
+    const [report] = jsonLines(res.stdout);
+    expect(report).toMatchObject({ problems: [], shared_meta: [], too_big: null, other_format_refused: true });
+    expect(report!.types).toEqual(['Balance', 'Close', 'Commodity', 'Custom', 'Document', 'Event', 'Note', 'Open', 'Pad', 'Price', 'Query', 'Transaction']);
+    expect(report!.tolerances as number).toBeGreaterThan(0);
   });
 });
 

@@ -128,9 +128,10 @@ def main(channel, args):
         channel.send({'type': 'directive', 'index': i, 'directive': enc})
         if encoded is not None:
             encoded.append(enc)
-    if encoded is not None:
+    msg = loaded.message(encoded) if encoded is not None else None
+    if msg is not None:
         # the same directives once more, as one pickle for Python plugin runners (loaded.py)
-        channel.send(loaded.message(encoded))
+        channel.send(msg)
     channel.send({'type': 'done', 'count': len(entries), 'errors': len(errors)})
     channel.flush()
     if args.session:

@@ -58,14 +58,21 @@ _DISPATCH.update({cls: _reduce_tuple for cls in _TUPLES})
 _DISPATCH[ImmutableDictWithDefault] = _reduce_tolerances
 
 
-def message(directives_json):
+# the host reads the loader's lines up to 64 MiB each: a larger pickle is not sent (JSON serves)
+MAX_DATA_CHARS = 48 << 20
+
+
+def message(directives_json, max_chars=MAX_DATA_CHARS):
     """Trusted side: the "loaded" message of the directives whose JSON was just sent, each
-    decoded from that very JSON (as a runner would decode it), all pickled at once."""
+    decoded from that very JSON (as a runner would decode it), all pickled at once; None when
+    its text would pass `max_chars`."""
     entries = [decode_directive(d) for d in directives_json]
     buf = io.BytesIO()
     pickler = pickle.Pickler(buf, protocol=PROTOCOL)
     pickler.dispatch_table = _DISPATCH
     pickler.dump(entries)
+    if (buf.getbuffer().nbytes + 2) // 3 * 4 > max_chars:
+        return None
     return {'type': 'loaded', 'format': FORMAT, 'count': len(entries),
             'data': base64.b64encode(buf.getbuffer()).decode('ascii')}
 
