@@ -3,7 +3,6 @@
 // answer exactly as it does to the same input in JSON, whether it keeps, edits in place,
 // replaces, deletes or inserts; a pickle of another format and a repeated reference are
 // refused before anything is unpickled or run.
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerEngine } from '../../src/engine/docker-engine.js';
 import type { Engine } from '../../src/engine/engine.js';
@@ -16,12 +15,9 @@ import { readsLoaderPickle } from '../../src/run/loaded-input.js';
 import { runPlugin } from '../../src/run/run-plugin.js';
 import { ROOT } from './helpers/cli.js';
 import { cleanupFixtureImages, fixture, limitsFor, quietLogger, specFor } from './helpers/plugin-fixtures.js';
-import { jsonLines, runStage } from './helpers/runner-container.js';
+import { FIXTURE_BINDS, jsonLines, runStage } from './helpers/runner-container.js';
 
-const FIX = path.join(ROOT, 'test', 'fixtures');
-const LEDGERS = `${path.join(FIX, 'ledgers')}:/ledger:ro`;
-const CHECKS = `${path.join(FIX, 'runner')}:/check:ro`;
-const bundle = (name: string) => `${path.join(FIX, 'plugins', name)}:/plugin:ro`;
+const { ledgers: LEDGERS, checks: CHECKS, bundle } = FIXTURE_BINDS;
 
 let engine: Engine;
 let image: string;

@@ -1,5 +1,15 @@
+import path from 'node:path';
 import type { Engine } from '../../../src/engine/engine.js';
 import { ourLabels } from '../../../src/labels.js';
+import { ROOT } from './cli.js';
+
+const FIX = path.join(ROOT, 'test', 'fixtures');
+/** Read-only binds of the test fixtures: the ledgers at /ledger, the in-container checks at /check, a bundle at /plugin. */
+export const FIXTURE_BINDS = {
+  ledgers: `${path.join(FIX, 'ledgers')}:/ledger:ro`,
+  checks: `${path.join(FIX, 'runner')}:/check:ro`,
+  bundle: (name: string) => `${path.join(FIX, 'plugins', name)}:/plugin:ro`,
+};
 
 export interface StageRun {
   exitCode: number;
