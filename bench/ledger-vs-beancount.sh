@@ -8,8 +8,9 @@
 #   SEED=1        bean-example seed; BEGIN/END the ledger's dates (1985-01-01, 2025-01-01)
 #   PROFILES="strict standard"   a sandboxctl run is timed under each profile
 #   FORMATS="beancount"          sandboxctl's output formats timed (beancount, jsonl)
-# Needs: bean-example and bean-check on the host (python3-beancount, beancount), the
-# engine, `npm run build` and the images (`node bin/sandboxctl.js images build`).
+# Needs: the engine, `npm run build` and the images (`node bin/sandboxctl.js images build`);
+# bean-example and bean-check on the host (the baseline), which it installs itself when
+# missing (scripts/host-beancount.sh: Debian's python3-beancount and beancount, as root).
 # Uses hyperfine when installed, else times the runs itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,9 +24,11 @@ FORMATS=${FORMATS:-beancount}
 PLUGINS=(implicit_prices check_commodity unique_prices noduplicates coherent_cost)
 TARGET=1.5
 
-for tool in bean-example bean-check node; do
-  command -v "$tool" >/dev/null || { echo "error: $tool is not installed (bash scripts/host-beancount.sh installs Beancount)" >&2; exit 2; }
-done
+if ! command -v bean-example >/dev/null || ! command -v bean-check >/dev/null; then
+  echo "bean-example or bean-check is missing: installing Beancount on the host (scripts/host-beancount.sh)" >&2
+  bash scripts/host-beancount.sh || { echo "error: could not install Beancount on the host; the baseline needs bean-check" >&2; exit 2; }
+fi
+command -v node >/dev/null || { echo "error: node is not installed" >&2; exit 2; }
 [ -f dist/cli/index.js ] || { echo "error: dist/ is missing: run npm run build" >&2; exit 2; }
 
 work=$(mktemp -d /tmp/sbx-bench-ledger.XXXXXX)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs Debian's Beancount 2.3.5 on the host: the in-process reference that the
-# parity tests and the benchmarks compare sandboxctl with. Idempotent.
+# Installs Debian's Beancount 2.3.5 on the host: the baseline bench/ledger-vs-beancount.sh
+# times sandboxctl against (it runs this when bean-check is missing). The tests do not need
+# it: their in-process reference runs in the Python runner image. Idempotent.
 set -euo pipefail
 if command -v bean-check >/dev/null 2>&1 && /usr/bin/python3 -c 'import beancount' 2>/dev/null; then
   exit 0

@@ -3,11 +3,9 @@ import { createHash } from 'node:crypto';
 import { access, chmod, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli } from './helpers/cli.js';
-import { HOST_PYTHON } from './helpers/parity-reference.js';
+import { referencePython } from './helpers/parity-reference.js';
 
 const QUICKSTART = path.join(ROOT, 'examples', 'quickstart');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures');
@@ -96,7 +94,8 @@ describe('sandboxctl run LEDGER', () => {
     expect(text).toContain('option "inferred_tolerance_multiplier" "3"\noption "operating_currency" "EUR"\noption "operating_currency" "CHF"\n');
     expect(text).toContain('option "booking_method" "FIFO"\noption "plugin_processing_mode" "raw"\n');
     expect(text).not.toMatch(/^plugin /m);
-    // Beancount itself loads the printed ledger: no errors, the same options, the same directives
+    // Beancount itself (in-process, in the Python runner image) loads the printed ledger: no
+    // errors, the same options, the same directives
     const script = [
       'import sys, json',
       'from beancount import loader',
@@ -108,7 +107,7 @@ describe('sandboxctl run LEDGER', () => {
       '            "entries": [printer.format_entry(e) for e in entries]}',
       'print(json.dumps([load(sys.argv[1]), load(sys.argv[2])]))',
     ].join('\n');
-    const { stdout } = await promisify(execFile)(HOST_PYTHON, ['-c', script, ledger, out], { env: { ...process.env, BEANCOUNT_DISABLE_LOAD_CACHE: '1' } });
+    const stdout = await referencePython(['-c', script, ledger, out], { read: [dir] });
     const [orig, back] = JSON.parse(stdout) as { errors: string[]; options: Record<string, string>; entries: string[] }[];
     expect(orig!.errors.filter((e) => !/plugin_timeout/.test(e))).toEqual([]);
     expect(back!.errors).toEqual([]);

@@ -1,6 +1,7 @@
 // Same result as Beancount: `sandboxctl run LEDGER` (every plugin sandboxed) gives the same
 // directives and the same errors, in the same order, as Beancount 2.3.5 running the same
-// ledger in-process on the host (test/reference/in_process.py). Ledgers: a bean-example
+// ledger in-process (test/reference/in_process.py, run in the Python runner image so the host
+// needs no Beancount). Ledgers: a bean-example
 // ledger with each builtin plugin, the ledgers of Beancount's own plugin tests, and chains.
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BENCH_PLUGINS, exampleCases, type Effect, type ExampleCase } from './helpers/parity-cases.js';
 import { compareOutcomes } from './helpers/parity-compare.js';
 import { beanExample, firstTripTag, PARITY_FIXTURES, upstreamLedgers, writeLedger, type PluginLine } from './helpers/parity-ledgers.js';
-import { inProcess, requireHostBeancount, type Outcome } from './helpers/parity-reference.js';
+import { inProcess, requireReferenceBeancount, type Outcome } from './helpers/parity-reference.js';
 import { runSandboxed, type SandboxedOutcome } from './helpers/parity-sandboxed.js';
 import { hostPathWorkDir, removeWorkDir } from './helpers/work-dir.js';
 
@@ -19,7 +20,7 @@ const CHAIN_EXAMPLE = { seed: 11, begin: '2019-01-01', end: '2024-01-01' };
 const PARALLEL_RUNS = Number(process.env.SANDBOXCTL_PARITY_PARALLEL ?? 2);
 
 // Collected once, when the file loads: the test list depends on them.
-await requireHostBeancount();
+await requireReferenceBeancount();
 // Not under /tmp: merge_meta opens the file its config names by host path, which resolves in
 // its container only where the ledger's directory is also mounted at its own host path.
 // (0755: the loader and the plugins read the ledgers as an unprivileged user.)

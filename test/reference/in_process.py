@@ -2,14 +2,17 @@
 compared with. Loads a ledger with beancount.loader (plugins run in this process) and
 prints, as JSON lines, every directive in protocol v1 form and every error.
 
-Usage: python3 in_process.py LEDGER      (uses the host's Debian python3-beancount 2.3.5)
+Usage: python3 in_process.py LEDGER
+Run in the Python runner image (Debian's python3-beancount 2.3.5; the parity suite does so,
+see test/integration/helpers/parity-reference.ts), or anywhere Beancount 2.3.5 imports.
 """
 import json
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..', '..', 'images', 'python-runner', 'runner'))
+# the codec: the runner image's copy (/opt/sandboxctl), else the checkout's
+sys.path[:0] = ['/opt/sandboxctl', os.path.join(HERE, '..', '..', 'images', 'python-runner', 'runner')]
 os.environ['BEANCOUNT_DISABLE_LOAD_CACHE'] = '1'
 
 from beancount import loader  # noqa: E402

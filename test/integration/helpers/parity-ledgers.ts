@@ -1,14 +1,11 @@
 // Ledgers for the parity suite, all made at test time: bean-example ledgers (fixed seeds),
 // the same with plugin lines and small snippets added, and the ledgers Beancount's own
 // plugin tests load (collected by running those tests, see parity_upstream_ledgers.py).
-import { execFile } from 'node:child_process';
+// Beancount's own scripts run in the Python runner image (parity-reference.ts), not on the host.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { ROOT } from './cli.js';
-import { HOST_PYTHON } from './parity-reference.js';
-
-const exec = promisify(execFile);
+import { referencePython } from './parity-reference.js';
 
 export const PARITY_FIXTURES = path.join(ROOT, 'test', 'fixtures', 'parity');
 const UPSTREAM_SCRIPT = path.join(ROOT, 'test', 'integration', 'helpers', 'parity_upstream_ledgers.py');
@@ -21,7 +18,10 @@ export interface PluginLine {
 /** Writes `bean-example -s SEED` over [begin, end) into `file`; returns its text. */
 export async function beanExample(file: string, seed: number, begin: string, end: string): Promise<string> {
   await mkdir(path.dirname(file), { recursive: true });
-  await exec('bean-example', ['-s', String(seed), '--date-begin', begin, '--date-end', end, '-o', file], { maxBuffer: 1 << 28 });
+  // what the bean-example command runs, with its arguments
+  const argv = ['bean-example', '-s', String(seed), '--date-begin', begin, '--date-end', end, '-o', file];
+  const script = `import sys; from beancount.scripts import example; sys.argv = ${JSON.stringify(argv)}; example.main()`;
+  await referencePython(['-c', script], { write: [path.dirname(file)] });
   return readFile(file, 'utf8');
 }
 
@@ -71,9 +71,10 @@ export interface UpstreamSkip {
   why: string;
 }
 
-/** Runs Beancount 2.3.5's plugin tests on the host, collecting the ledgers they load into `dir`. */
+/** Runs Beancount 2.3.5's plugin tests (in the runner image), collecting the ledgers they load into `dir`. */
 export async function upstreamLedgers(dir: string): Promise<{ ledgers: UpstreamLedger[]; skipped: UpstreamSkip[] }> {
-  const { stdout } = await exec(HOST_PYTHON, [UPSTREAM_SCRIPT, dir], { maxBuffer: 1 << 26 });
+  await mkdir(dir, { recursive: true });
+  const stdout = await referencePython([UPSTREAM_SCRIPT, dir], { write: [dir] });
   const ledgers: UpstreamLedger[] = [];
   const skipped: UpstreamSkip[] = [];
   for (const line of stdout.split('\n').filter(Boolean)) {

@@ -1,16 +1,21 @@
-// Beancount run in-process on the host (Debian's python3-beancount 2.3.5): the reference
-// the parity suite compares `sandboxctl run` with. test/reference/in_process.py prints
+// Beancount run in-process, the way users run it today: the reference the parity suite
+// compares `sandboxctl run` with. It runs in the Python runner image (Debian's
+// python3-beancount 2.3.5), not on the host, so the host needs only Node.js and an engine:
+// one container per call, made by us (labelled), removed after it. Inside, one ordinary
+// Python process loads the ledger with beancount.loader, plugins and all; nothing of the
+// sandbox (no protocol, no stages) is involved. test/reference/in_process.py prints
 // {"directive": D} and {"error": {message, source}} lines.
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { createDockerEngine } from '../../../src/engine/docker-engine.js';
+import type { Engine } from '../../../src/engine/engine.js';
+import { newRunId } from '../../../src/ids.js';
+import { requireRunnerImage } from '../../../src/images/build.js';
 import { ROOT } from './cli.js';
+import { runStage } from './runner-container.js';
 
-const exec = promisify(execFile);
-
-/** The host's Debian Python, where apt put beancount (not whatever python3 is first on PATH). */
-export const HOST_PYTHON = process.env.SANDBOXCTL_HOST_PYTHON ?? '/usr/bin/python3';
-export const IN_PROCESS = path.join(ROOT, 'test', 'reference', 'in_process.py');
+const REFERENCE_DIR = path.join(ROOT, 'test', 'reference');
+const HELPERS_DIR = path.join(ROOT, 'test', 'integration', 'helpers');
+export const IN_PROCESS = path.join(REFERENCE_DIR, 'in_process.py');
 
 export interface LedgerError {
   message: string;
@@ -23,30 +28,75 @@ export interface Outcome {
   errors: LedgerError[];
 }
 
-/** Throws with the fix when the host cannot run Beancount in-process. */
-export async function requireHostBeancount(): Promise<string> {
+export interface ReferenceDirs {
+  /** Host directories the process reads, mounted read-only at their own paths. */
+  read?: string[];
+  /** Host directories it writes, mounted read-write at their own paths. */
+  write?: string[];
+}
+
+let target: Promise<{ engine: Engine; image: string; runId: string }> | undefined;
+function reference(): Promise<{ engine: Engine; image: string; runId: string }> {
+  target ??= (async () => {
+    const engine = createDockerEngine();
+    const image = (await requireRunnerImage(engine, { root: ROOT }, 'python')).id;
+    return { engine, image, runId: newRunId() };
+  })();
+  return target;
+}
+
+/** The host user, so what the process writes into the test's directories is the test's own. */
+function hostUser(): string | undefined {
+  return process.getuid && process.getgid ? `${process.getuid()}:${process.getgid()}` : undefined;
+}
+
+/**
+ * Runs `python3 -I -B ARGS...` with Debian's Beancount 2.3.5 in a container of the Python
+ * runner image (no network, no capabilities); returns its stdout, throws with its stderr
+ * when it exits non-zero. Paths keep their host names inside, so errors name the same files.
+ */
+export async function referencePython(args: string[], dirs: ReferenceDirs = {}): Promise<string> {
+  const { engine, image, runId } = await reference();
+  const binds = [
+    `${REFERENCE_DIR}:${REFERENCE_DIR}:ro`,
+    `${HELPERS_DIR}:${HELPERS_DIR}:ro`,
+    ...(dirs.read ?? []).map((d) => `${d}:${d}:ro`),
+    ...(dirs.write ?? []).map((d) => `${d}:${d}`),
+  ];
+  const user = hostUser();
+  const res = await runStage(engine, {
+    image,
+    runId,
+    entrypoint: ['python3', '-I', '-B'],
+    cmd: args,
+    binds,
+    env: ['BEANCOUNT_DISABLE_LOAD_CACHE=1'],
+    ...(user ? { user } : {}),
+  });
+  if (res.exitCode !== 0) {
+    throw new Error(`in-process Beancount (python3 ${args.join(' ').slice(0, 300)}) exited ${res.exitCode} in the runner image:\n${res.stderr.slice(-4000)}`);
+  }
+  return res.stdout;
+}
+
+/** Throws with the fix when Beancount 2.3.5 cannot be run in-process in the runner image. */
+export async function requireReferenceBeancount(): Promise<string> {
+  let version: string;
   try {
-    const { stdout } = await exec(HOST_PYTHON, ['-c', 'import beancount; print(beancount.__version__)']);
-    const version = stdout.trim();
-    if (version !== '2.3.5') throw new Error(`found Beancount ${version}, expected 2.3.5`);
-    return version;
+    version = (await referencePython(['-c', 'import beancount; print(beancount.__version__)'])).trim();
   } catch (err) {
     throw new Error(
-      `the parity suite needs Beancount 2.3.5 on the host (${HOST_PYTHON}): ${(err as Error).message}\n` +
-        '  fix: bash scripts/host-beancount.sh (apt-get install python3-beancount beancount)',
+      `the parity suite runs Beancount in-process in the Python runner image, which failed: ${(err as Error).message}\n` +
+        '  fix: node bin/sandboxctl.js images build (the integration global setup does)',
       { cause: err },
     );
   }
+  if (version !== '2.3.5') throw new Error(`the Python runner image has Beancount ${version}; the parity suite expects 2.3.5`);
+  return version;
 }
 
 export async function inProcess(ledger: string): Promise<Outcome> {
-  let stdout: string;
-  try {
-    ({ stdout } = await exec(HOST_PYTHON, [IN_PROCESS, ledger], { maxBuffer: 1 << 30, env: { ...process.env, BEANCOUNT_DISABLE_LOAD_CACHE: '1' } }));
-  } catch (err) {
-    const e = err as Error & { stderr?: string; code?: number };
-    throw new Error(`in-process Beancount failed on ${ledger} (exit ${e.code}):\n${e.stderr ?? e.message}`, { cause: err });
-  }
+  const stdout = await referencePython([IN_PROCESS, ledger], { read: [path.dirname(ledger)] });
   const out: Outcome = { directives: [], errors: [] };
   for (const line of stdout.split('\n')) {
     if (!line) continue;

@@ -2,7 +2,8 @@
 the loader's entry point wrapped: every top-level load (load_doc docstrings, load_string,
 load_file on a temporary file) is recorded as the ledger text it parsed.
 
-Usage: /usr/bin/python3 parity_upstream_ledgers.py OUT_DIR
+Usage: python3 parity_upstream_ledgers.py OUT_DIR   (Beancount 2.3.5 with its tests: the Python
+runner image, where the parity suite runs it)
 Writes OUT_DIR/<plugin>/<test>[-n].beancount and prints one JSON line per ledger:
   {"plugin": name, "test": test id, "file": path, "sideFiles": [paths], "addedPluginLine": bool}
 (a ledger whose test calls the plugin function directly gets the plugin's line prepended).

@@ -25,6 +25,10 @@ export interface StageOptions {
   /** host:container[:ro] bind mounts */
   binds?: string[];
   input?: string;
+  /** NAME=value lines for the container's environment. */
+  env?: string[];
+  /** uid:gid to run as (default: the image's user). */
+  user?: string;
 }
 
 /** Runs one runner container to completion with `input` on stdin; always removes it. */
@@ -33,6 +37,8 @@ export async function runStage(engine: Engine, o: StageOptions): Promise<StageRu
     Image: o.image,
     Cmd: o.cmd,
     ...(o.entrypoint ? { Entrypoint: o.entrypoint } : {}),
+    ...(o.env ? { Env: o.env } : {}),
+    ...(o.user ? { User: o.user } : {}),
     Labels: ourLabels('test', o.runId),
     AttachStdin: true,
     AttachStdout: true,
