@@ -88,7 +88,8 @@ export function formatRecordDetail(r: AuditRecord): string {
     row('limits', [...known, ...other].filter(Boolean).join(', ') || '-');
   }
   if (r.usage || r.durationMs != null) {
-    row('usage', `peak memory ${bytes(r.usage?.peakMemoryBytes)}, cpu ${r.usage?.cpuNanos == null ? '-' : millis(r.usage.cpuNanos / 1e6)}, duration ${millis(r.durationMs)}`);
+    const unmeasured = r.usage?.unavailable ? ` (not measured: ${t(r.usage.unavailable)})` : '';
+    row('usage', `peak memory ${bytes(r.usage?.peakMemoryBytes)}, cpu ${r.usage?.cpuNanos == null ? '-' : millis(r.usage.cpuNanos / 1e6)}, duration ${millis(r.durationMs)}${unmeasured}`);
   }
   row('outcome', `${outcome(r)}${r.outcome.message ? `: ${t(r.outcome.message)}` : ''}`);
   if (r.io) {

@@ -107,7 +107,15 @@ export const AuditRecordBody = z.strictObject({
   runtime: z.string().nullable(),
   apparmorApplied: z.boolean().nullable(),
   limits: Limits.nullable(),
-  usage: z.object({ peakMemoryBytes: z.number().nullable(), cpuNanos: z.number().nullable() }).nullable(),
+  usage: z
+    .object({
+      peakMemoryBytes: z.number().nullable(),
+      cpuNanos: z.number().nullable(),
+      // added later: records written before have neither
+      source: z.enum(['cgroup', 'engine-stats']).nullable().optional(),
+      unavailable: z.string().nullable().optional(),
+    })
+    .nullable(),
   durationMs: z.number().nullable(),
   outcome: Outcome,
   io: Io.nullable(),
@@ -145,7 +153,7 @@ export interface AuditEntry {
   runtime?: string | null;
   apparmorApplied?: boolean | null;
   limits?: z.infer<typeof Limits> | null;
-  usage?: { peakMemoryBytes: number | null; cpuNanos: number | null } | null;
+  usage?: { peakMemoryBytes: number | null; cpuNanos: number | null; source?: 'cgroup' | 'engine-stats' | null; unavailable?: string | null } | null;
   durationMs?: number | null;
   io?: z.infer<typeof Io> | null;
   effects?: z.infer<typeof Effects> | null;
@@ -187,7 +195,9 @@ export function buildRecordBody(entry: AuditEntry, chain: ChainContext): AuditRe
     runtime: entry.runtime ?? null,
     apparmorApplied: entry.apparmorApplied ?? null,
     limits: entry.limits ?? null,
-    usage: entry.usage ?? null,
+    usage: entry.usage
+      ? { peakMemoryBytes: entry.usage.peakMemoryBytes, cpuNanos: entry.usage.cpuNanos, source: entry.usage.source ?? null, unavailable: entry.usage.unavailable ?? null }
+      : null,
     durationMs: entry.durationMs ?? null,
     outcome: {
       status: entry.outcome.status,

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import { EngineUnavailableError, InternalError } from '../errors.js';
+import { CgroupUsageMonitor, findCgroupFiles } from './cgroup-usage.js';
 import type { ContainerHandle, Engine } from './engine.js';
 import { loadDockerode } from './load-dockerode.js';
 import type {
@@ -12,6 +13,7 @@ import type {
   ImageInfo,
   ListedObject,
   ResourceSample,
+  UsageMonitor,
 } from './types.js';
 
 // Docker 20.10 serves API 1.41; pinning keeps every call to what it understands.
@@ -89,8 +91,11 @@ function demux(source: NodeJS.ReadableStream, stdout: PassThrough, stderr: PassT
 class DockerContainer implements ContainerHandle {
   private removed = false;
   constructor(
+    private readonly docker: Docker,
     private readonly container: Docker.Container,
     readonly id: string,
+    /** The engine runs on this host (a unix socket), so its containers' cgroups are ours to read. */
+    private readonly local: boolean,
   ) {}
 
   async attach(): Promise<ContainerStreams> {
@@ -158,6 +163,32 @@ class DockerContainer implements ContainerHandle {
     }
   }
 
+  async usageMonitor(): Promise<UsageMonitor> {
+    if (!this.local) return new CgroupUsageMonitor({ reason: 'the engine is not on this host (DOCKER_HOST names a remote one): its cgroups cannot be read' });
+    const state = await this.inspect().catch(() => undefined);
+    const pid = (state?.raw.State as { Pid?: number } | undefined)?.Pid ?? 0;
+    if (!pid) return new CgroupUsageMonitor({ reason: 'the container was no longer running when its cgroup was looked up' });
+    const files = await findCgroupFiles(pid);
+    // a pid can be reused: the cgroup must be this container's
+    if ('memoryDir' in files && !files.memoryDir.includes(this.id)) {
+      return new CgroupUsageMonitor({ reason: `process ${pid}'s cgroup (${files.memoryDir}) is not the container's` });
+    }
+    const monitor = new CgroupUsageMonitor(files);
+    await monitor.read();
+    return monitor;
+  }
+
+  async oomEvents(sinceMs: number): Promise<number> {
+    const since = Math.floor(sinceMs / 1000);
+    // until = now: the engine answers from its recent-events buffer and closes the stream
+    const stream = await call('events', () =>
+      this.docker.getEvents({ since, until: Math.ceil(Date.now() / 1000) + 1, filters: JSON.stringify({ container: [this.id], event: ['oom'] }) as never }),
+    );
+    let text = '';
+    for await (const chunk of stream as AsyncIterable<Buffer>) text += chunk.toString('utf8');
+    return text.split('\n').filter((l) => l.includes('"oom"')).length;
+  }
+
   async kill(signal = 'SIGKILL'): Promise<void> {
     try {
       await this.container.kill({ signal });
@@ -190,9 +221,11 @@ export interface DockerEngineOptions {
 
 export class DockerEngine implements Engine {
   private readonly docker: Docker;
+  private readonly local: boolean;
   constructor(opts: DockerEngineOptions = {}) {
     const Dockerode = loadDockerode();
     this.docker = new Dockerode({ version: API_VERSION, ...(opts.socketPath ? { socketPath: opts.socketPath } : {}) });
+    this.local = Boolean((this.docker.modem as { socketPath?: unknown }).socketPath);
   }
 
   async ping(): Promise<void> {
@@ -276,7 +309,7 @@ export class DockerEngine implements Engine {
 
   async createContainer(body: CreateContainerBody): Promise<ContainerHandle> {
     const container = await call('create', () => this.docker.createContainer(body as Docker.ContainerCreateOptions));
-    return new DockerContainer(container, container.id);
+    return new DockerContainer(this.docker, container, container.id, this.local);
   }
 
   async listContainers(labels: Record<string, string>): Promise<ListedObject[]> {
@@ -287,7 +320,7 @@ export class DockerEngine implements Engine {
   }
 
   async removeContainer(id: string): Promise<void> {
-    await new DockerContainer(this.docker.getContainer(id), id).remove();
+    await new DockerContainer(this.docker, this.docker.getContainer(id), id, this.local).remove();
   }
 
   async listNetworks(labels: Record<string, string>): Promise<ListedObject[]> {

@@ -5,11 +5,14 @@ import type {
   CreateContainerBody,
   EngineInfo,
   ImageInfo,
+  KernelUsage,
+  KernelUsageResult,
   ListedObject,
   ResourceSample,
+  UsageMonitor,
 } from './types.js';
 
-export type { BuildRequest, ContainerState, ContainerStreams, CreateContainerBody, EngineInfo, ImageInfo, ListedObject, ResourceSample };
+export type { BuildRequest, ContainerState, ContainerStreams, CreateContainerBody, EngineInfo, ImageInfo, KernelUsage, KernelUsageResult, ListedObject, ResourceSample, UsageMonitor };
 
 /** A created container. Remove it on every path; `remove` is idempotent. */
 export interface ContainerHandle {
@@ -22,6 +25,14 @@ export interface ContainerHandle {
   inspect(): Promise<ContainerState>;
   /** One stats sample while the container runs; undefined when it has stopped. */
   stats(): Promise<ResourceSample | undefined>;
+  /**
+   * Optional: the kernel's own counters for the container (its cgroup, read from the host).
+   * Call once it has started. An engine that cannot reach them leaves this out, or returns a
+   * monitor whose result says why.
+   */
+  usageMonitor?(): Promise<UsageMonitor>;
+  /** Optional: how many `oom` events (the kernel's OOM kills) the engine recorded for it since `sinceMs`. */
+  oomEvents?(sinceMs: number): Promise<number>;
   kill(signal?: string): Promise<void>;
   remove(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

@@ -136,3 +136,26 @@ export interface BuildRequest {
   buildArgs?: Record<string, string>;
   onProgress?: (p: BuildProgress) => void;
 }
+
+/** What the kernel counted for a container's cgroup, as read from the host. */
+export interface KernelUsage {
+  /** The cgroup's memory high-water mark, bytes (cgroup v1 memory.max_usage_in_bytes). */
+  memoryPeakBytes: number;
+  /** CPU time of every process in the cgroup, nanoseconds (cgroup v1 cpuacct.usage). */
+  cpuNanos: number;
+  /** OOM kills the kernel counted in the cgroup (memory.oom_control's oom_kill). */
+  oomKills: number;
+}
+
+/** The most a container's counters showed over every read, or why there is no reading. */
+export type KernelUsageResult = ({ available: true; reads: number } & KernelUsage) | { available: false; reason: string };
+
+/**
+ * Reads a running container's kernel counters. Reads are cheap (a few small files): call
+ * often while it runs, and when it has said it is done; a read after the container's cgroup
+ * is gone (it exited) changes nothing.
+ */
+export interface UsageMonitor {
+  read(): Promise<void>;
+  result(): KernelUsageResult;
+}

@@ -6,6 +6,7 @@ import { InterruptedError, PolicyRefusal, SandboxViolation, SandboxctlError } fr
 import type { Directive } from '../ledger/directive-schema.js';
 import { directiveJson } from '../ledger/directive-json.js';
 import type { PluginRun } from '../run/run-plugin.js';
+import type { ResourceUsage } from '../run/usage-sampler.js';
 
 /** What the policy decided for a plugin, as the audit records it. */
 export interface GrantRecord {
@@ -95,7 +96,7 @@ export function pluginRunEntry(
     plugin,
     imageId: run.imageId,
     ...grantFields(grant),
-    usage: { peakMemoryBytes: run.usage.samples ? run.usage.peakMemoryBytes : null, cpuNanos: run.usage.samples ? run.usage.cpuNanos : null },
+    usage: usageOf(run.usage),
     durationMs: run.durationMs,
     io: {
       inputCount: input.length,
@@ -108,6 +109,12 @@ export function pluginRunEntry(
     // what the host's validation rejected (plugin-reported errors are the ledger's business)
     validationErrors: !run.ok && run.error instanceof SandboxViolation && VALIDATION_KINDS.has(run.error.kind) ? [run.error.message] : [],
   };
+}
+
+/** Measured figures, or nulls and the reason nothing was measured: never a made-up zero. */
+function usageOf(u: ResourceUsage): NonNullable<AuditEntry['usage']> {
+  const measured = u.source !== null;
+  return { peakMemoryBytes: measured ? u.peakMemoryBytes : null, cpuNanos: measured ? u.cpuNanos : null, source: u.source, unavailable: u.unavailable };
 }
 
 /**

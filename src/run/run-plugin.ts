@@ -18,7 +18,7 @@ import type { RunLimits } from './run-limits.js';
 import { batchLines } from './input-batches.js';
 import { loadedInputBody, type LoadedInput } from './loaded-input.js';
 import { HeadTailCapture, type CapturedText } from './stderr-capture.js';
-import { UsageSampler, type ResourceUsage } from './usage-sampler.js';
+import { emptyUsage, UsageSampler, type ResourceUsage } from './usage-sampler.js';
 import type { WarmContainer } from './warm-start.js';
 
 export interface PluginRef {
@@ -73,7 +73,10 @@ export interface RunReport {
   /** The exact body the container was created from. */
   spec: CreateContainerBody;
   exitCode: number | null;
+  /** The kernel killed it at its memory limit (see oomEvidence); never inferred from exit 137 alone. */
   oomKilled: boolean;
+  /** What said so: the engine's OOMKilled flag, its `oom` event, the cgroup's oom_kill counter. */
+  oomEvidence: OomEvidence[];
   durationMs: number;
   usage: ResourceUsage;
   stderr: CapturedText;
@@ -84,6 +87,8 @@ export interface RunReport {
   counts: Counts;
 }
 
+export type OomEvidence = 'engine-flag' | 'oom-event' | 'cgroup-counter';
+
 export type PluginRun =
   | (RunReport & { ok: true; output: Directive[]; errors: PluginError[] })
   | (RunReport & { ok: false; error: Error });
@@ -92,7 +97,7 @@ export type PluginRun =
 const KILL_WAIT_MS = 15_000;
 /** After the container exits, its output stream closes as soon as the engine has flushed it. */
 const DRAIN_WAIT_MS = 5_000;
-/** Inspections (100 ms apart) waiting for the engine's OOM flag after an unexplained SIGKILL. */
+/** Looks (100 ms apart) for the kernel's word on an OOM kill after a SIGKILL we did not send. */
 const OOM_RECHECKS = 20;
 
 async function materialise(input: RunPluginRequest['input'], signal?: AbortSignal): Promise<readonly Directive[]> {
@@ -164,8 +169,9 @@ export async function runPlugin(req: RunPluginRequest): Promise<PluginRun> {
     spec: body,
     exitCode: null,
     oomKilled: false,
+    oomEvidence: [],
     durationMs: 0,
-    usage: { peakMemoryBytes: 0, cpuNanos: 0, peakPids: 0, samples: 0 },
+    usage: emptyUsage(),
     stderr: stderr.result(),
     stdoutBytes: 0,
     stdinBytes: 0,
@@ -279,8 +285,10 @@ async function drive(o: DriveOptions): Promise<Error | undefined> {
     if (stop.first) return stop.first;
 
     const stderrDone = captureStderr(streams, o.stderr);
-    const output = readOutput(o, streams, stop);
+    // when the plugin says done it is about to exit, and its cgroup goes with it: read the kernel's counters then
+    const output = readOutput(o, streams, stop, () => sampler.mark());
     if (!o.started) await handle.start();
+    const startedAt = Date.now();
     sampler.start();
     timer = setTimeout(() => stop.fail(timeoutViolation(req.plugin.name, req.limits.timeoutMs, o.tracker.done, o.stderr)), req.limits.timeoutMs);
     const writerDone = sendInput(o, streams, stop);
@@ -293,7 +301,7 @@ async function drive(o: DriveOptions): Promise<Error | undefined> {
     // an in-flight stats sample is not waited for: it would add up to its latency to every run
     report.usage = await sampler.stop(0);
     report.exitCode = exitCode;
-    await readExitState(handle, report, stop);
+    await readExitState(handle, report, stop, startedAt);
     if (stop.first) return stop.first;
     return judgeExit(req.plugin.name, report, o.tracker, output.endedMidLine(), o.stderr, req.spec.HostConfig.Memory);
   } finally {
@@ -318,7 +326,7 @@ function captureStderr(streams: ContainerStreams, stderr: HeadTailCapture): Prom
 }
 
 /** Reads stdout through the framing, every limit enforced as bytes arrive, each message validated before it is kept. */
-function readOutput(o: DriveOptions, streams: ContainerStreams, stop: RunStop): { done: Promise<void>; endedMidLine: () => FramingError | undefined } {
+function readOutput(o: DriveOptions, streams: ContainerStreams, stop: RunStop, onDone: () => void): { done: Promise<void>; endedMidLine: () => FramingError | undefined } {
   const { limits, plugin } = o.req;
   let endedMidLine: FramingError | undefined;
   const done = (async () => {
@@ -332,6 +340,7 @@ function readOutput(o: DriveOptions, streams: ContainerStreams, stop: RunStop): 
       const raw = parseJsonLine(line);
       const msg = validatePluginMessage(raw, { plugin: plugin.name, line: line.line, limits: limits.values, schema: o.req.messageSchema });
       o.tracker.accept(msg, line.line);
+      if (msg.type === 'done') onDone();
     }
   })().catch((err: unknown) => {
     // a stream cut in the middle of a line is judged with the exit status (crash, OOM)
@@ -368,18 +377,42 @@ async function awaitExit(handle: ContainerHandle, streams: ContainerStreams, out
   return exitCode;
 }
 
-/** The engine's view of the stopped container: its OOM flag, and its exit code when the wait gave none. */
-async function readExitState(handle: ContainerHandle, report: RunReport, stop: RunStop): Promise<void> {
-  let state = await handle.inspect().catch(() => undefined);
-  // the engine can record an OOM kill a moment after the exit: a SIGKILL we did not send is worth a second look
-  for (let i = 0; i < OOM_RECHECKS && !stop.first && state && !state.oomKilled && report.exitCode === 137; i++) {
+/** The stopped container's exit code when the wait gave none, and whether the kernel OOM-killed it. */
+async function readExitState(handle: ContainerHandle, report: RunReport, stop: RunStop, startedAt: number): Promise<void> {
+  const state = await handle.inspect().catch(() => undefined);
+  if (state) report.exitCode ??= state.exitCode;
+  // (a container started ahead began before `startedAt`: its events are looked up from a minute before)
+  report.oomEvidence = await oomEvidence(handle, state?.oomKilled ?? false, report.usage, {
+    sinceMs: startedAt - 60_000,
+    askEvents: report.exitCode !== 0,
+    recheck: !stop.first && report.exitCode === 137,
+  });
+  report.oomKilled = report.oomEvidence.length > 0;
+}
+
+/**
+ * What the kernel said about an OOM kill: the engine's OOMKilled flag, its `oom` event (both
+ * from the kernel's notification), or the OOM-kill counter of the container's cgroup. The
+ * engine can record the kill a moment after the exit (Docker 20.10 sometimes drops the flag
+ * when the two race), so a SIGKILL we did not send (`recheck`) is worth a few more looks.
+ */
+async function oomEvidence(
+  handle: ContainerHandle,
+  flag: boolean,
+  usage: ResourceUsage,
+  o: { sinceMs: number; askEvents: boolean; recheck: boolean },
+): Promise<OomEvidence[]> {
+  const found = new Set<OomEvidence>();
+  if (usage.kernelOomKills) found.add('cgroup-counter');
+  for (let i = 0; ; i++) {
+    if (flag) found.add('engine-flag');
+    const events = o.askEvents ? await handle.oomEvents?.(o.sinceMs).catch(() => 0) : 0;
+    if (events) found.add('oom-event');
+    if (found.size > 0 || !o.recheck || i >= OOM_RECHECKS) break;
     await new Promise((r) => setTimeout(r, 100));
-    state = await handle.inspect().catch(() => state);
+    flag = (await handle.inspect().catch(() => undefined))?.oomKilled ?? false;
   }
-  if (state) {
-    report.oomKilled = state.oomKilled;
-    report.exitCode ??= state.exitCode;
-  }
+  return [...found];
 }
 
 async function writeInput(writer: JsonLinesWriter, req: RunPluginRequest, input: readonly Directive[]): Promise<void> {
@@ -437,14 +470,18 @@ function judgeExit(
 ): Error | undefined {
   const exitCode = report.exitCode;
   const details = { plugin, exitCode, peakMemoryBytes: report.usage.peakMemoryBytes };
-  // 137 = SIGKILL. Inside the sandbox only the kernel's OOM killer (at the memory cap) sends it, unless
-  // the plugin kills itself; Docker 20.10 sometimes loses the OOM flag when the OOM and exit events race.
-  if (report.oomKilled || exitCode === 137) {
+  // an OOM only when the kernel says so; exit 137 alone is a SIGKILL from anyone (the plugin itself, too)
+  if (report.oomKilled) {
     const cap = memoryLimit ? ` (limit ${mib(memoryLimit)})` : '';
-    const how = report.oomKilled ? 'killed by the kernel for exceeding its memory limit' : 'killed by SIGKILL (exit 137), as the kernel kills at the memory limit; the engine did not confirm an OOM kill';
-    return new SandboxViolation('memory', withStderr(`plugin ${plugin} ran out of memory${cap}: ${how} (OOM)`, stderr), {
+    return new SandboxViolation('memory', withStderr(`plugin ${plugin} ran out of memory${cap}: killed by the kernel for exceeding its memory limit (OOM)`, stderr), {
       hint: 'reduce the plugin\'s memory use, or raise resources.memory in its plugin.yaml (within the profile ceiling)',
-      details: { ...details, memoryLimit, confirmedByEngine: report.oomKilled },
+      details: { ...details, memoryLimit, oomEvidence: report.oomEvidence },
+    });
+  }
+  if (exitCode === 137) {
+    return new SandboxViolation('crash', withStderr(`plugin ${plugin} was killed (signal 9, exit 137); the kernel reported no OOM kill`, stderr), {
+      hint: 'something sent the plugin SIGKILL: the plugin itself or a process on the host (sandboxctl names its own kills: timeout, output limits)',
+      details,
     });
   }
   if (exitCode !== 0) {
