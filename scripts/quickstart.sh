@@ -6,8 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/engine-up.sh
-# npm ci refuses the lock file npm writes here (it omits other platforms' optional packages)
-npm install --no-fund --no-audit --loglevel=error
+# exactly the lock file's dependencies; skipped when they are installed and the lock file has not changed since
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-fund --no-audit --loglevel=error
+fi
+[ -f dist/cli/index.js ] || npm run build --silent
 node bin/sandboxctl.js images build
 node bin/sandboxctl.js doctor || true   # warnings (no AppArmor here) are expected; failures are shown
 
