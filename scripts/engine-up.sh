@@ -77,7 +77,15 @@ ensure_daemon_json
 clear_stale
 mkdir -p "$(dirname "$LOG")"
 say "starting dockerd (log: $LOG)"
-nohup dockerd >>"$LOG" 2>&1 </dev/null &
+# dockerd outlives this script: it must not inherit our other descriptors. Started under
+# `flock -x LOCK bash scripts/engine-up.sh`, it would hold that lock for as long as it runs.
+(
+  for fd in /proc/self/fd/*; do
+    n=${fd##*/}
+    [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null
+  done
+  exec nohup dockerd >>"$LOG" 2>&1 </dev/null
+) &
 for _ in $(seq 1 "$WAIT"); do
   if engine_answers; then
     say "engine up: $(docker version --format 'server {{.Server.Version}}, API {{.Server.APIVersion}}')"
