@@ -12,7 +12,7 @@ export function parseProcCgroup(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of text.split('\n')) {
     const m = /^\d+:([^:]*):(\/.*)$/.exec(line.trim());
-    if (!m || !m[1]) continue;
+    if (!m?.[1]) continue;
     for (const c of m[1].split(',')) out.set(c, m[2]!);
   }
   return out;

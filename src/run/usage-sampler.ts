@@ -48,7 +48,7 @@ export class UsageSampler {
     this.monitor = h.usageMonitor ? h.usageMonitor().catch(() => undefined) : Promise.resolve(undefined);
     this.loop = (async () => {
       const monitor = await this.monitor;
-      if (monitor && monitor.result().available) {
+      if (monitor?.result().available) {
         while (!this.stopped) {
           await this.track(monitor.read());
           await this.pause(KERNEL_INTERVAL_MS);
