@@ -32,6 +32,8 @@ export async function acquireLock(lockPath: string, opts: LockOptions = {}): Pro
   try {
     await fs.writeFile(tmp, JSON.stringify(info), { mode: 0o600, flag: 'wx' });
   } catch (err) {
+    // a full disk can take the file and refuse its bytes: leave nothing behind
+    await fs.unlink(tmp).catch(() => undefined);
     throw lockError(lockPath, `cannot create the lock file next to the log: ${(err as Error).message}`, err);
   }
   try {
@@ -117,9 +119,13 @@ async function breakStale(lockPath: string, ino: number): Promise<void> {
 }
 
 function lockError(lockPath: string, what: string, cause: unknown): AuditWriteError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   return new AuditWriteError(`audit log lock ${lockPath}: ${what}`, {
     cause,
-    hint: 'the directory holding the audit log must be writable by this user; choose another with --audit-log or SANDBOXCTL_AUDIT_LOG',
-    details: { lockPath, errno: (cause as NodeJS.ErrnoException)?.code ?? null },
+    hint:
+      code === 'ENOSPC'
+        ? 'the disk holding the audit log is full; free space and run again'
+        : 'the directory holding the audit log must be writable by this user; choose another with --audit-log or SANDBOXCTL_AUDIT_LOG',
+    details: { lockPath, errno: code ?? null },
   });
 }

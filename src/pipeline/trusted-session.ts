@@ -11,6 +11,7 @@ import { InterruptedError, SandboxctlError, StageFailedError } from '../errors.j
 import type { Directive } from '../ledger/directive-schema.js';
 import type { Logger } from '../logger.js';
 import { JsonLinesWriter, parseJsonLine, splitLines, type Line } from '../protocol/framing.js';
+import { engineLost } from '../run/engine-lost.js';
 import { runLimits } from '../run/run-limits.js';
 import { HeadTailCapture } from '../run/stderr-capture.js';
 import type { CheckedSeccomp } from '../policy/seccomp.js';
@@ -208,7 +209,10 @@ export class TrustedSession {
 
   private async failure(name: string, err: unknown): Promise<Error> {
     await this.handle.kill('SIGKILL').catch(() => undefined);
-    if (err instanceof InterruptedError) return err;
+    if (err instanceof InterruptedError || (err instanceof SandboxctlError && err.code === 'engine-unavailable')) return err;
+    // a stopping engine ends the stage too: then its exit status says nothing about the stage
+    const lost = await engineLost(this.o.engine, `the ${name} stage`, err instanceof Error ? err : new Error(String(err)));
+    if (lost) return lost;
     const exitCode = await Promise.race([this.exited, new Promise<null>((r) => setTimeout(() => r(null), KILL_WAIT_MS).unref())]);
     const state = await this.handle.inspect().catch(() => undefined);
     const tail = this.stderr.result().text.trimEnd().split('\n').slice(-15).join('\n');

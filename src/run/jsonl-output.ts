@@ -20,23 +20,39 @@ async function writeAll(out: WritableLike, directives: readonly Directive[], sig
   return w.bytesWritten;
 }
 
-/** Writes the file atomically: readers see the old file or the complete new one, never a part. */
-export async function writeDirectivesFile(file: string, directives: readonly Directive[], signal?: AbortSignal): Promise<number> {
+/** A complete file written beside its destination, not yet in place. */
+export interface StagedFile {
+  bytes: number;
+  /** Renames it into place. */
+  commit(): Promise<void>;
+  /** Removes it, when it is not to be placed after all. */
+  discard(): Promise<void>;
+}
+
+/** Writes the directives to a temp file beside `file`, to be renamed into place (or discarded) later. */
+export async function stageDirectivesFile(file: string, directives: readonly Directive[], signal?: AbortSignal): Promise<StagedFile> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   const stream = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+  const discard = () => rm(tmp, { force: true });
   try {
     const bytes = await writeAll(stream, directives, signal);
     await new Promise<void>((resolve, reject) => {
       stream.once('error', reject);
       stream.end(() => resolve());
     });
-    await rename(tmp, file);
-    return bytes;
+    return { bytes, commit: () => rename(tmp, file).catch(async (err: unknown) => { await discard(); throw err; }), discard };
   } catch (err) {
     stream.destroy();
-    await rm(tmp, { force: true });
+    await discard();
     throw err;
   }
+}
+
+/** Writes the file atomically: readers see the old file or the complete new one, never a part. */
+export async function writeDirectivesFile(file: string, directives: readonly Directive[], signal?: AbortSignal): Promise<number> {
+  const staged = await stageDirectivesFile(file, directives, signal);
+  await staged.commit();
+  return staged.bytes;
 }
 
 /** Writes to an open stream (stdout); it stays open. */

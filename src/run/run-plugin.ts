@@ -5,7 +5,7 @@
 import { constants as osConstants } from 'node:os';
 import type { z } from 'zod';
 import type { ContainerHandle, ContainerStreams, CreateContainerBody, Engine } from '../engine/engine.js';
-import { InterruptedError, SandboxViolation, SandboxctlError } from '../errors.js';
+import { InterruptedError, SandboxViolation, SandboxctlError, type ViolationKind } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import { directiveJson } from '../ledger/directive-json.js';
@@ -14,6 +14,7 @@ import { PROTOCOL_VERSION, type Counts, type Header, type PluginMessage } from '
 import { EffectTracker, type Effect, type PluginError } from '../validate/effects.js';
 import { validatePluginMessage } from '../validate/message.js';
 import { pluginContainerBody } from './container-body.js';
+import { engineLost } from './engine-lost.js';
 import type { RunLimits } from './run-limits.js';
 import { batchLines } from './input-batches.js';
 import { loadedInputBody, type LoadedInput } from './loaded-input.js';
@@ -93,6 +94,8 @@ export type PluginRun =
   | (RunReport & { ok: true; output: Directive[]; errors: PluginError[] })
   | (RunReport & { ok: false; error: Error });
 
+/** Outcomes a stopping engine produces too (it kills the container, its streams end). */
+const ENGINE_CAUSABLE = new Set<ViolationKind>(['crash', 'memory', 'early-exit', 'protocol']);
 /** After SIGKILL a container stops within milliseconds; past this something is wrong with the engine. */
 const KILL_WAIT_MS = 15_000;
 /** After the container exits, its output stream closes as soon as the engine has flushed it. */
@@ -215,6 +218,8 @@ export async function runPlugin(req: RunPluginRequest): Promise<PluginRun> {
       else await removal;
     }
   }
+  // an exit the engine may have caused by stopping: judged only while the engine still answers
+  if (error instanceof SandboxViolation && ENGINE_CAUSABLE.has(error.kind)) error = (await engineLost(req.engine, `plugin ${name}`, error)) ?? error;
   report.durationMs = clock() - t0;
   report.stderr = stderr.result();
   if (tracker) report.counts = { ...tracker.counts };

@@ -3,17 +3,17 @@
 // sink; every plugin execution, refusal and the end of the run are audited.
 import path from 'node:path';
 import { openInvocationAuditLog } from '../../audit/index.js';
-import { ExitCode, InterruptedError, SandboxctlError, UsageError } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { newRunId } from '../../ids.js';
 import type { Directive } from '../../ledger/directive-schema.js';
-import { outcomeOf, runSummaryEntry } from '../../pipeline/audit-entry.js';
+import { runSummaryEntry } from '../../pipeline/audit-entry.js';
 import { loadPolicy } from '../../policy/load-policy.js';
 import { hostFacts } from '../../policy/host-facts.js';
 import { preparePlugin, runPluginChain, type ChainRunResult, type StepPreparation } from '../../pipeline/jsonl-run.js';
 import { readDirectivesFile } from '../../run/jsonl-input.js';
-import { writeDirectivesFile, writeDirectivesStream } from '../../run/jsonl-output.js';
+import { stageDirectivesFile, writeDirectivesStream, type StagedFile } from '../../run/jsonl-output.js';
 import type { CliContext, CommandResult } from '../command-context.js';
-import { pingOrAudit, sha256File } from './run-handler-common.js';
+import { auditRunFailure, pingOrAudit, sha256File } from './run-handler-common.js';
 import { safeText } from '../../safe-text.js';
 
 export interface RunJsonlOptions {
@@ -52,6 +52,7 @@ export async function runJsonlCommand(ctx: CliContext, o: RunJsonlOptions): Prom
   const audit = await openInvocationAuditLog({ flag: o.auditLog, env: ctx.env, argv: ctx.argv, clock: ctx.now });
   const t0 = Date.now();
   let input: Directive[] = [];
+  let staged: StagedFile | undefined;
   // the directive file plays the ledger's part in every record: its path and the hash of its bytes
   let ledger: { path: string; sha256: string | null } = { path: inputPath, sha256: null };
   try {
@@ -75,22 +76,21 @@ export async function runJsonlCommand(ctx: CliContext, o: RunJsonlOptions): Prom
     }
     const result = await runPluginChain({ engine, runId, steps, input, options: {}, signal: ctx.signal, logger: log, audit, ledger });
     const exitCode = result.errors.length > 0 ? ExitCode.ledgerErrors : ExitCode.ok;
-    // written only now, whole: a failed chain has thrown above and nothing was written
-    if (output) await writeDirectivesFile(output, result.output, ctx.signal);
+    // written only now, whole: a failed chain has thrown above and nothing was written;
+    // and put in place only once the run is on record, so a run whose end cannot be audited leaves no output
+    staged = output ? await stageDirectivesFile(output, result.output, ctx.signal) : undefined;
     await audit.append(
       runSummaryEntry({ runId, ledger, profile: ceiling.profile.name, durationMs: Date.now() - t0, status: 'ok', exitCode, errors: result.errors.length, inputCount: input.length, outputCount: result.output.length }),
     );
+    await staged?.commit();
+    staged = undefined;
     const stdout = output ? undefined : { writeTo: (out: NodeJS.WritableStream, signal: AbortSignal) => writeDirectivesStream(out, result.output, signal).then(() => {}) };
     return { ...report(result, input.length, exitCode, output), stdout };
   } catch (err) {
-    if (!(err instanceof SandboxctlError) || err.code !== 'engine-unavailable') {
-      const event = err instanceof InterruptedError ? 'interrupted' : 'run-summary';
-      await audit
-        .append({ runId, event, ledger, durationMs: Date.now() - t0, outcome: outcomeOf(err as Error, err instanceof SandboxctlError ? err.exitCode : ExitCode.internal) })
-        .catch((e: unknown) => log.error({ err: e }, 'could not audit the end of the run'));
-    }
+    await auditRunFailure(audit, { runId, ledger, durationMs: Date.now() - t0 }, err, log);
     throw err;
   } finally {
+    await staged?.discard();
     await audit.close();
   }
 }

@@ -5,23 +5,22 @@ import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import { openInvocationAuditLog } from '../../audit/index.js';
-import { ExitCode, InterruptedError, SandboxctlError, UsageError } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { requireRunnerImage } from '../../images/build.js';
 import { renderDiagnostic } from '../../ledger/diagnostic.js';
 import { directiveJson } from '../../ledger/directive-json.js';
-import type { Directive } from '../../ledger/directive-schema.js';
 import { newRunId } from '../../ids.js';
 import { loadPolicy } from '../../policy/load-policy.js';
 import { hostFacts } from '../../policy/host-facts.js';
 import type { Notice } from '../../policy/ledger-options.js';
-import { discardedEntry, outcomeOf, pluginRunEntry, refusedEntry, runSummaryEntry } from '../../pipeline/audit-entry.js';
+import { discardedEntry, pluginRunEntry, refusedEntry, runSummaryEntry } from '../../pipeline/audit-entry.js';
 import { pluginDirs, readCatalogue } from '../../pipeline/catalogue.js';
 import type { RunError } from '../../pipeline/diagnostics.js';
 import { ledgerSandboxOptions, preparePlugins } from '../../pipeline/prepare-plugins.js';
 import type { PreparedStep } from '../../pipeline/jsonl-run.js';
 import { runLedger, type LedgerRunResult } from '../../pipeline/run-ledger.js';
 import type { CliContext, CommandResult, StdoutResults } from '../command-context.js';
-import { pingOrAudit, sha256File } from './run-handler-common.js';
+import { auditRunFailure, pingOrAudit, sha256File } from './run-handler-common.js';
 
 export interface RunLedgerOptions {
   ledger: string;
@@ -136,7 +135,7 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
     result.errors.unshift(...notices.values());
     const exitCode = STATUS_EXIT[result.status];
     const written = result.directives && (result.status === 'ok' || result.status === 'errors');
-    if (written) await placeOutput(staged, result.directives!, o.format, output);
+    if (written && o.format === 'jsonl') await writeFile(staged.file, result.directives!.map((d) => directiveJson(d) + '\n').join(''));
     await audit.append(
       runSummaryEntry({
         runId,
@@ -150,18 +149,15 @@ export async function runLedgerCommand(ctx: CliContext, o: RunLedgerOptions): Pr
         outputCount: result.directives?.length ?? 0,
       }),
     );
+    // the result is released only once its run is on record: a run whose end cannot be audited leaves no output
+    if (written && output) await rename(staged.file, output);
     const reported = await report(result, exitCode, output, o);
     // without -o the staged ledger goes to stdout through the renderer, which then removes it
     const stdout = written && !output ? stagedToStdout(staged) : undefined;
     if (stdout) staged = undefined;
     return { ...reported, stdout };
   } catch (err) {
-    if (err instanceof InterruptedError || !(err instanceof SandboxctlError) || err.code !== 'engine-unavailable') {
-      const event = err instanceof InterruptedError ? 'interrupted' : 'run-summary';
-      await audit
-        .append({ runId, event, ledger, durationMs: Date.now() - t0, outcome: { ...outcomeOf(err as Error, err instanceof SandboxctlError ? err.exitCode : ExitCode.internal) } })
-        .catch((e: unknown) => log.error({ err: e }, 'could not audit the end of the run'));
-    }
+    await auditRunFailure(audit, { runId, ledger, durationMs: Date.now() - t0 }, err, log);
     throw err;
   } finally {
     if (staged) await rm(staged.dir, { recursive: true, force: true });
@@ -179,12 +175,6 @@ function started<T extends Record<string, Promise<unknown>>>(promises: T): T {
 async function stageOutput(output: string | undefined): Promise<{ dir: string; file: string }> {
   const dir = await mkdtemp(path.join(output ? path.dirname(output) : os.tmpdir(), '.sandboxctl-out-'));
   return { dir, file: path.join(dir, 'out') };
-}
-
-/** Puts the staged result in place; without -o it stays staged for stdout. The printed ledger is already in the staged file. */
-async function placeOutput(staged: { file: string }, directives: Directive[], format: 'beancount' | 'jsonl', output: string | undefined): Promise<void> {
-  if (format === 'jsonl') await writeFile(staged.file, directives.map((d) => directiveJson(d) + '\n').join(''));
-  if (output) await rename(staged.file, output);
 }
 
 /** The staged result as stdout results: streamed by the renderer, then removed. */
