@@ -218,8 +218,9 @@ export async function runPlugin(req: RunPluginRequest): Promise<PluginRun> {
       else await removal;
     }
   }
-  // an exit the engine may have caused by stopping: judged only while the engine still answers
-  if (error instanceof SandboxViolation && ENGINE_CAUSABLE.has(error.kind)) error = (await engineLost(req.engine, `plugin ${name}`, error)) ?? error;
+  // an exit the engine may have caused by stopping (or an engine call that failed): judged only while the engine still answers
+  const engineMayHaveCaused = error instanceof SandboxViolation ? ENGINE_CAUSABLE.has(error.kind) : error !== undefined && !(error instanceof SandboxctlError);
+  if (engineMayHaveCaused) error = (await engineLost(req.engine, `plugin ${name}`, error!)) ?? error;
   report.durationMs = clock() - t0;
   report.stderr = stderr.result();
   if (tracker) report.counts = { ...tracker.counts };
