@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import http from 'node:http';
 import { PassThrough } from 'node:stream';
 import { EngineUnavailableError, InternalError } from '../errors.js';
 import { CgroupUsageMonitor, findCgroupFiles } from './cgroup-usage.js';
@@ -222,14 +223,20 @@ export interface DockerEngineOptions {
 export class DockerEngine implements Engine {
   private readonly docker: Docker;
   private readonly local: boolean;
+  /** Pings on a new connection each time (see ping). */
+  private readonly pinger: Docker;
   constructor(opts: DockerEngineOptions = {}) {
     const Dockerode = loadDockerode();
-    this.docker = new Dockerode({ version: API_VERSION, ...(opts.socketPath ? { socketPath: opts.socketPath } : {}) });
+    const where = opts.socketPath ? { socketPath: opts.socketPath } : {};
+    this.docker = new Dockerode({ version: API_VERSION, ...where });
     this.local = Boolean((this.docker.modem as { socketPath?: unknown }).socketPath);
+    this.pinger = new Dockerode({ version: API_VERSION, ...where, agent: new http.Agent({ keepAlive: false }) } as unknown as Docker.DockerOptions);
   }
 
+  // A dockerd that is shutting down closes its listener first, then stops the containers,
+  // while still serving the connections it has open: only a new connection shows it is going.
   async ping(): Promise<void> {
-    await call('ping', () => this.docker.ping());
+    await call('ping', () => this.pinger.ping());
   }
 
   async info(): Promise<EngineInfo> {
