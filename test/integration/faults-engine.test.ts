@@ -110,11 +110,11 @@ describe.skipIf(!ownEngine)('dockerd stops in the middle of a ledger run', () =>
     expect(records[1]!.outcome.message).toMatch(/engine stopped answering/);
     await expectChainIntact(audit, 2);
 
-    // dockerd stopped the run's containers (live-restore is off) but could not be asked to remove
-    // them: they are left, exited, with the label of an owner that is gone
+    // dockerd stopped the run's containers (live-restore is off). sandboxctl's removals race the
+    // shutdown: a stopping dockerd still serves the connections it has open, so some may be
+    // removed; what is left is exited, owned by a process that is gone, and `gc` removes it
     const left = await containersOfRun(runId);
-    expect(left.map((c) => c.kind).sort()).toEqual(['loader', 'plugin']);
-    expect(left.every((c) => c.state === 'exited')).toBe(true);
+    expect(left.every((c) => c.state === 'exited' && ['loader', 'plugin'].includes(c.kind)), JSON.stringify(left)).toBe(true);
     const gc = await runCli(['gc', '--json']);
     expect(gc.code, gc.stderr).toBe(0);
     const removed = (JSON.parse(gc.stdout).removed as Array<{ id: string }>).map((r) => r.id.slice(0, 12));
