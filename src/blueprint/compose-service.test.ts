@@ -131,3 +131,56 @@ describe('compose service mapping', () => {
     expect(() => composeFile([{ name: 'a', service: s }, { name: 'a', service: s }])).toThrow(/two plugins/);
   });
 });
+
+describe('what a compose service cannot say is refused, not approximated', () => {
+  const body = () => structuredClone(specFor('standard').body);
+  const svc = (b: ReturnType<typeof body>) => composeService({ body: b, profile: 'standard', seccompFile: '/x/seccomp.json' });
+
+  it.each([
+    ['an unknown body field', (b: ReturnType<typeof body>) => Object.assign(b, { Healthcheck: { Test: ['NONE'] } }), /body\.Healthcheck/],
+    ['an unknown HostConfig field', (b: ReturnType<typeof body>) => Object.assign(b.HostConfig, { CgroupParent: '/x' }), /HostConfig\.CgroupParent/],
+    ['AutoRemove', (b: ReturnType<typeof body>) => Object.assign(b.HostConfig, { AutoRemove: true }), /AutoRemove/],
+    ['devices', (b: ReturnType<typeof body>) => Object.assign(b.HostConfig, { Devices: [{ PathOnHost: '/dev/kvm' }] }), /Devices/],
+    ['log driver options', (b: ReturnType<typeof body>) => Object.assign(b.HostConfig, { LogConfig: { Type: 'none', Config: { tag: 'x' } } }), /LogConfig\.Config/],
+    ['a mount that is not a bind', (b: ReturnType<typeof body>) => Object.assign(b.HostConfig, { Mounts: [{ Type: 'volume', Source: 'v', Target: '/v' }] }), /mount/],
+    ['a bind mount with an unknown key', (b: ReturnType<typeof body>) => Object.assign(b.HostConfig, { Mounts: [{ Type: 'bind', Source: '/a', Target: '/a', BindOptions: { Propagation: 'rprivate' }, Consistency: 'cached' }] }), /Mounts\[\]\.Consistency/],
+    ['a bind mount without propagation', (b: ReturnType<typeof body>) => Object.assign(b.HostConfig, { Mounts: [{ Type: 'bind', Source: '/a', Target: '/a' }] }), /bind propagation/],
+    ['no seccomp option', (b: ReturnType<typeof body>) => Object.assign(b.HostConfig, { SecurityOpt: ['no-new-privileges'] }), /exactly one seccomp option; this one has 0/],
+    ['two seccomp options', (b: ReturnType<typeof body>) => Object.assign(b.HostConfig, { SecurityOpt: ['seccomp={}', 'seccomp={}'] }), /this one has 2/],
+    ['no memory limit', (b: ReturnType<typeof body>) => Object.assign(b.HostConfig, { Memory: undefined }), /no Memory/],
+    ['a CPU share no double can carry', (b: ReturnType<typeof body>) => Object.assign(b.HostConfig, { NanoCpus: 67_000_000 }), /cannot express NanoCpus 67000000/],
+  ])('%s', (_what, change, message) => {
+    const b = body();
+    change(b);
+    expect(() => svc(b)).toThrow(message);
+  });
+
+  it('writes a granted variable by name only, so no host value lands in the file', () => {
+    const b = body();
+    b.Env = ['TZ=Europe/Paris', 'LANG', 'TMPDIR=/scratch'];
+    expect(svc(b).environment).toEqual(['TZ', 'LANG', 'TMPDIR=/scratch']);
+  });
+
+  it('fills what a body may leave out with the safe value', () => {
+    const b = body();
+    delete b.Cmd;
+    b.HostConfig.Mounts = undefined;
+    b.HostConfig.Tmpfs = undefined;
+    b.HostConfig.CapDrop = undefined;
+    b.HostConfig.Ulimits = undefined;
+    b.Env = undefined;
+    const s = svc(b);
+    expect(s).not.toHaveProperty('command');
+    expect([s.volumes, s.tmpfs, s.cap_drop, s.environment, s.ulimits]).toEqual([[], [], [], [], {}]);
+  });
+
+  it('names services as compose allows', () => {
+    expect(composeServiceName('acme/tag large!')).toBe('acme-tag-large-');
+    expect(composeServiceName('..hidden')).toBe('hidden');
+    expect(composeServiceName('***')).toBe('plugin');
+  });
+
+  it('writes YAML without a header when none is given', () => {
+    expect(renderComposeYaml(composeFile([]), []).startsWith('#')).toBe(false);
+  });
+});
