@@ -8,9 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReportHtml } from '../../src/batch/report-html.js';
+import { BatchReport } from '../../src/batch/report-schema.js';
 import { sampleReport } from '../fixtures/batch-report.js';
+import { ROOT, runCli } from './helpers/cli.js';
 import { chromiumPresent, visit } from './helpers/headless-chromium.js';
 import { readPng } from './helpers/png.js';
+import { hostPathWorkDir, removeWorkDir } from './helpers/work-dir.js';
 
 const CONTROL = `<!DOCTYPE html><html><body><p>control</p>
 <script>console.error("control-console"); notDefinedAnywhere();</script>
@@ -82,5 +85,39 @@ describe.runIf(chromiumPresent() || process.env.CI === 'true')('report.html in h
     const png = readPng(readFileSync(shot));
     expect(new Set(png.pixels).size).toBeGreaterThan(100);
     expect(readFileSync(big, 'utf8')).toContain('<a href="../out/household-0000.beancount">');
+  });
+
+  it('renders the report of a real batch: a clean ledger and one whose plugin reports hostile payees', async () => {
+    const work = await hostPathWorkDir('report-html-');
+    try {
+      const header = 'plugin "benchplugins.payee_check"\n2024-01-01 open Assets:Cash EUR\n2024-01-01 open Expenses:Food EUR\n';
+      const tx = (date: string, payee: string) => `${date} * "${payee}" "food"\n  Expenses:Food  5.00 EUR\n  Assets:Cash\n`;
+      await mkdir(path.join(work, 'clean'));
+      await mkdir(path.join(work, 'hostile'));
+      await writeFile(path.join(work, 'clean', 'main.beancount'), header + tx('2024-01-02', 'Corner Shop'));
+      // two spellings of one payee: the plugin's error quotes both, markup and all
+      await writeFile(path.join(work, 'hostile', 'main.beancount'), header + tx('2024-01-02', '<script>alert(1)</script>') + tx('2024-01-03', '<SCRIPT>alert(1)</SCRIPT>'));
+      const reportDir = path.join(work, 'report');
+      const r = await runCli(['batch', path.join(work, '*', 'main.beancount'), '--plugins-dir', path.join(ROOT, 'bench', 'plugins'), '--profile', 'standard', '--report-dir', reportDir, '--audit-log', path.join(work, 'audit.jsonl')]);
+      expect(r.code, r.stderr.slice(-2000)).toBe(10);
+      const report = BatchReport.parse(JSON.parse(readFileSync(path.join(reportDir, 'report.json'), 'utf8')));
+      expect(report.ledgers.map((l) => l.status)).toEqual(['ok', 'errors']);
+      const page = path.join(reportDir, 'report.html');
+      await writeFile(page, renderReportHtml(report, { reportDir }));
+      const html = readFileSync(page, 'utf8');
+      expect(html).toContain('&lt;SCRIPT&gt;alert(1)&lt;/SCRIPT&gt;');
+      expect(html).toContain('<a href="../clean/main.out.beancount">main.out.beancount</a>');
+      expect(html).toContain('>benchplugins.payee_check<');
+      const shot = path.join(work, 'real.png');
+      const v = visit(page, { screenshot: shot, width: 1280, height: 1000 });
+      expect(v.console).toEqual([]);
+      expect(v.requests).toEqual([]);
+      expect(new Set(readPng(readFileSync(shot)).pixels).size).toBeGreaterThan(100);
+      const dom = visit(page).dom;
+      expect(dom).not.toMatch(/<script/i);
+      expect(dom).toContain('<pre class="error">error: ');
+    } finally {
+      await removeWorkDir(work);
+    }
   });
 });
