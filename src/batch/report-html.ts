@@ -143,7 +143,7 @@ function header(r: BatchReport): string {
 }
 
 const BAR_W = 300;
-const LABEL_W = 200;
+const LABEL_W = 240;
 const ROW_H = 22;
 
 function pluginSection(ledgers: readonly ReportLedger[], names: readonly string[]): string {
@@ -159,7 +159,7 @@ function pluginSection(ledgers: readonly ReportLedger[], names: readonly string[
     const tip = `${s.name}: ${s.runs} run(s), ${s.failures} not ok; time median ${formatMs(s.medianMs)}, max ${formatMs(s.maxMs)}; peak memory max ${formatBytes(s.maxBytes)}`;
     return [
       `<g><title>${esc(tip)}</title>`,
-      `<text x="${LABEL_W - 6}" y="${y + 14}" text-anchor="end">${esc(clip(s.name, 28))}</text>`,
+      `<text x="${LABEL_W - 6}" y="${y + 14}" text-anchor="end">${esc(clip(s.name, 32))}</text>`,
       bar(LABEL_W, y + 3, scale(s.medianMs, maxMs), colour),
       s.maxMs === null ? '' : `<line x1="${LABEL_W + scale(s.maxMs, maxMs)}" x2="${LABEL_W + scale(s.maxMs, maxMs)}" y1="${y + 1}" y2="${y + 19}" class="max"/>`,
       `<text x="${LABEL_W + BAR_W + 8}" y="${y + 14}">${formatMs(s.medianMs)} / ${formatMs(s.maxMs)}</text>`,
@@ -203,7 +203,7 @@ function slowestSection(ledgers: readonly ReportLedger[], names: readonly string
     const memory = l.plugins.slice(0, 8).map((p, j) => bar(x2, y + 3 + j * 4, scale(p.peakMemoryBytes, maxBytes), colourOf.get(p.name)!, 3));
     return [
       `<g><title>${esc(`${l.ledger}: ${l.status}, ${formatMs(l.durationMs)}`)}</title>`,
-      `<text x="${LABEL_W - 6}" y="${y + 14}" text-anchor="end">${esc(clipStart(shortName(l.ledger), 30))}</text>`,
+      `<text x="${LABEL_W - 6}" y="${y + 14}" text-anchor="end">${esc(clipStart(shortName(l.ledger), 32))}</text>`,
       `<rect x="${LABEL_W}" y="${y + 3}" width="${scale(l.durationMs, maxMs).toFixed(1)}" height="${rowH - 8}" class="whole"/>`,
       ...segments,
       `<text x="${LABEL_W + BAR_W + 8}" y="${y + 14}">${formatMs(l.durationMs)}</text>`,
