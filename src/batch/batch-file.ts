@@ -10,6 +10,11 @@ import { parseYaml, zodToFieldIssues } from '../manifest/yaml-issues.js';
 export const BATCH_SCHEMA_FILE = 'schemas/batch.schema.json';
 export const BATCH_SCHEMA_ID = 'https://sandboxctl.dev/schemas/batch.schema.json';
 export const DEFAULT_OUTPUT_PATTERN = '{dir}/{name}.out.beancount';
+
+/** `outputDir: D` is the pattern D/{parent}/{name}.out.beancount: ledgers all named main.beancount still get one output each. */
+export function outputDirPattern(dir: string): string {
+  return `${dir.replace(/\/+$/, '')}/{parent}/{name}.out.beancount`;
+}
 const HINT = `${BATCH_SCHEMA_FILE} lists every field, what it accepts and its default`;
 
 const pathString = z.string().min(1, { error: 'expected a non-empty path' });
@@ -47,7 +52,7 @@ export const batchFileSchema = z
     profilesDir: pathString.optional().describe('where profiles are looked up by name'),
     pluginsDirs: z.array(pathString).default([]).describe('plugin bundle folders, searched in order before $SANDBOXCTL_PLUGINS_DIR and the shipped ones'),
     output: outputPattern.optional(),
-    outputDir: pathString.optional().describe(`a folder for every output, as {outputDir}/{name}.out.beancount (instead of output)`),
+    outputDir: pathString.optional().describe('a folder for every output, as {outputDir}/{parent}/{name}.out.beancount (instead of output)'),
     format: z.enum(['beancount', 'jsonl']).default('beancount').describe('what outputs are written as'),
     jobs: z.number().int().min(1).max(64).optional().describe('how many ledgers run at once (default: from the cores and memory)'),
     deadline: durationSchema.default('30m').describe("time limit for one ledger's whole run"),

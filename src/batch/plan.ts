@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { durationMs } from '../manifest/quantity.js';
-import { DEFAULT_OUTPUT_PATTERN, type BatchFile } from './batch-file.js';
+import { DEFAULT_OUTPUT_PATTERN, outputDirPattern, type BatchFile } from './batch-file.js';
 import { expandGlob, hasMagic } from './glob.js';
 
 export interface LedgerSource {
@@ -51,7 +51,7 @@ export function settingsFromFile(b: BatchFile, file: string): BatchSettings {
     profile: b.profile,
     profilesDir: b.profilesDir && path.resolve(baseDir, b.profilesDir),
     pluginsDirs: b.pluginsDirs.map((d) => path.resolve(baseDir, d)),
-    output: b.outputDir ? path.join(b.outputDir, '{name}.out.beancount') : (b.output ?? DEFAULT_OUTPUT_PATTERN),
+    output: b.outputDir ? outputDirPattern(b.outputDir) : (b.output ?? DEFAULT_OUTPUT_PATTERN),
     format: b.format,
     jobs: b.jobs,
     deadlineMs: durationMs(b.deadline),

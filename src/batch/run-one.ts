@@ -3,7 +3,8 @@
 // its inputs are unchanged since its last success, else run under its deadline with its
 // output written durably, then its state recorded. Returns what the report says of it;
 // engine failures are thrown for the batch to retry.
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { AuditLog } from '../audit/index.js';
 import type { Engine } from '../engine/engine.js';
 import { DeadlineError, ExitCode, InterruptedError, SandboxctlError } from '../errors.js';
@@ -73,6 +74,8 @@ export async function runOne(job: LedgerJob, ctx: BatchRunContext, attempt: numb
     if (unchanged) return { ...base, status: 'skipped', exitCode: 0, durationMs: elapsed(), output: job.output, skippedBecause: unchanged.because, runId: null };
   }
 
+  // an output folder ({outputDir}/{parent}/...) is made on first use
+  await mkdir(path.dirname(job.output), { recursive: true, mode: 0o755 });
   let copy: PrivateCopy | undefined;
   let loaderUser: string;
   const reader = await ledgerReader(job.ledger);

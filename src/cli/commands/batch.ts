@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import path from 'node:path';
+import { outputDirPattern } from '../../batch/batch-file.js';
 import { UsageError } from '../../errors.js';
 import { parseDuration } from '../../manifest/quantity.js';
 import { runBatchCommand } from '../handlers/batch-handler.js';
@@ -30,6 +31,11 @@ function duration(flag: string, v: string | undefined, bareUnit?: 's'): number |
   return p.value;
 }
 
+/** A relative output pattern is from the current directory, unless it starts with a placeholder ({dir}/...). */
+function fromHere(pattern: string): string {
+  return pattern.startsWith('{') || path.isAbsolute(pattern) ? pattern : path.resolve(pattern);
+}
+
 // Many ledgers, each isolated as `run` isolates one; for cron and systemd.
 export function registerBatch(program: Command, choose: Choose): void {
   program
@@ -41,7 +47,7 @@ export function registerBatch(program: Command, choose: Choose): void {
     .option('--profiles-dir <dir>', 'where profiles are looked up by name')
     .option('--plugins-dir <dir...>', 'folders of installed plugin bundles (before the batch file\'s, $SANDBOXCTL_PLUGINS_DIR and the shipped ones)')
     .option('--output <pattern>', 'each output file: {dir} {name} {base} {parent} (default {dir}/{name}.out.beancount)')
-    .option('--output-dir <dir>', 'every output in this folder, as {name}.out.beancount')
+    .option('--output-dir <dir>', 'every output under this folder, as {parent}/{name}.out.beancount')
     .option('--format <format>', 'outputs as beancount or jsonl')
     .option('--jobs <n>', 'ledgers run at once (default: from the cores and memory)')
     .option('--deadline <duration>', "one ledger's time limit, e.g. 10m (default 30m)")
@@ -65,7 +71,7 @@ export function registerBatch(program: Command, choose: Choose): void {
             // paths given here are from the current directory (a batch file's are from its own)
             profilesDir: opts.profilesDir && path.resolve(opts.profilesDir),
             pluginsDirs: opts.pluginsDir?.map((d) => path.resolve(d)),
-            output: opts.outputDir ? path.join(path.resolve(opts.outputDir), '{name}.out.beancount') : opts.output && path.resolve(opts.output),
+            output: opts.outputDir ? outputDirPattern(path.resolve(opts.outputDir)) : opts.output && fromHere(opts.output),
             format: opts.format as 'beancount' | 'jsonl' | undefined,
             jobs,
             deadlineMs: duration('--deadline', opts.deadline),

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openInvocationAuditLog } from '../../audit/index.js';
-import { parseBatchFile } from '../../batch/batch-file.js';
+import { DEFAULT_OUTPUT_PATTERN, parseBatchFile } from '../../batch/batch-file.js';
 import { BatchInputs } from '../../batch/inputs.js';
 import { defaultJobs, planJobs, settingsFromFile, type BatchSettings } from '../../batch/plan.js';
 import { Progress } from '../../batch/progress.js';
@@ -35,7 +35,7 @@ async function settingsOf(ctx: CliContext, o: BatchOptions): Promise<BatchSettin
     });
     s = settingsFromFile(parseBatchFile(text, file), file);
   } else {
-    s = { baseDir: process.cwd(), pluginsDirs: [], output: '{dir}/{name}.out.beancount', format: 'beancount', deadlineMs: 30 * 60_000, stageTimeoutMs: 300_000, ledgers: o.ledgers.map((pattern) => ({ pattern })) };
+    s = { baseDir: process.cwd(), pluginsDirs: [], output: DEFAULT_OUTPUT_PATTERN, format: 'beancount', deadlineMs: 30 * 60_000, stageTimeoutMs: 300_000, ledgers: o.ledgers.map((pattern) => ({ pattern })) };
   }
   const defined = Object.fromEntries(Object.entries(o.over).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)));
   return { ...s, ...defined, pluginsDirs: [...(o.over.pluginsDirs ?? []), ...s.pluginsDirs] };
