@@ -3,9 +3,8 @@
 // the type), parsing with field-level errors, and the JSON Schema published at
 // schemas/batch.schema.json. Pure: the fs read is the caller's.
 import { z } from 'zod';
-import { InvalidInputError } from '../errors.js';
 import { API_VERSION, durationSchema } from '../manifest/schema.js';
-import { parseYaml, zodToFieldIssues } from '../manifest/yaml-issues.js';
+import { parseYamlWith } from '../manifest/yaml-issues.js';
 
 export const BATCH_SCHEMA_FILE = 'schemas/batch.schema.json';
 export const BATCH_SCHEMA_ID = 'https://sandboxctl.dev/schemas/batch.schema.json';
@@ -64,11 +63,7 @@ export const batchFileSchema = z
 export type BatchFile = z.infer<typeof batchFileSchema>;
 
 export function parseBatchFile(text: string, file: string): BatchFile {
-  const y = parseYaml(text);
-  if (!y.ok) throw new InvalidInputError(file, y.issues, { hint: 'fix the YAML syntax at the line shown' });
-  const r = batchFileSchema.safeParse(y.parsed.value ?? {}, { reportInput: true });
-  if (!r.success) throw new InvalidInputError(file, zodToFieldIssues(r.error.issues, y.parsed), { hint: HINT, cause: r.error });
-  return r.data;
+  return parseYamlWith(batchFileSchema, text, file, HINT);
 }
 
 /** The JSON text committed at schemas/batch.schema.json (what a user writes: defaults optional). */

@@ -10,11 +10,13 @@ import type { AuditLog } from '../audit/index.js';
 import type { Engine } from '../engine/engine.js';
 import { ExitCode, InterruptedError, SandboxctlError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { writeFileAtomic } from './atomic-file.js';
 import { removeDeadContainers, removeStaleFiles } from './cleanup.js';
 import { EngineWatch, isEngineFailure } from './engine-watch.js';
 import type { LedgerJob } from './plan.js';
 import type { Progress } from './progress.js';
 import { batchExitCode, newReport, pendingLedger, ReportWriter, summaryLine, totalsOf } from './report.js';
+import { renderReportHtml } from './report-html.js';
 import type { BatchReport, ReportLedger } from './report-schema.js';
 import { runOne, type BatchRunContext } from './run-one.js';
 import { STATE_DIR } from './state.js';
@@ -42,6 +44,7 @@ export interface BatchOutcome {
 }
 
 const SUCCESSES = new Set(['ok', 'errors', 'skipped']);
+export const REPORT_HTML_FILE = 'report.html';
 
 /** Every record the batch's runs write carries the batch id. */
 function withBatchId(audit: AuditLog, batchId: string): AuditLog {
@@ -137,6 +140,8 @@ export async function runBatch(req: BatchRequest): Promise<BatchOutcome> {
   req.progress.end();
   if (stopReason) req.progress.note(`batch ${req.batchId} stopped: ${stopReason}; ${report.totals.notRun} ledger(s) not run`);
   await writer.flush();
+  // the page a person opens, rendered once from the final report (report.json is the record)
+  await writeFileAtomic(path.join(req.reportDir, REPORT_HTML_FILE), renderReportHtml(report, { reportDir: req.reportDir }));
   const summary = summaryLine(report, now().getTime() - t0.getTime(), writer.file);
 
   // the batch's own end, after every ledger's records
