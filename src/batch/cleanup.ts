@@ -6,6 +6,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Engine } from '../engine/engine.js';
+import { Labels } from '../labels.js';
 import type { Logger } from '../logger.js';
 import { STAGING_PREFIX } from '../pipeline/ledger-invocation.js';
 import { collectLeftovers, pidIsAlive } from '../run/leftovers.js';
@@ -42,4 +43,11 @@ export async function removeDeadContainers(engine: Engine, logger: Logger): Prom
   const r = await collectLeftovers(engine, { all: false, images: false, isAlive: pidIsAlive });
   for (const f of r.failed) logger.warn({ id: f.id, error: f.error }, 'could not remove a leftover engine object');
   return r.removed.length;
+}
+
+/** The containers of one run: what an engine restart left of an attempt it broke (their owner, this batch, still runs). */
+export async function removeRunContainers(engine: Engine, runId: string): Promise<number> {
+  const list = await engine.listContainers({ [Labels.run]: runId });
+  for (const c of list) await engine.removeContainer(c.id);
+  return list.length;
 }

@@ -9,9 +9,10 @@ import path from 'node:path';
 import type { AuditLog } from '../audit/index.js';
 import type { Engine } from '../engine/engine.js';
 import { ExitCode, InterruptedError, SandboxctlError } from '../errors.js';
+import { newRunId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { writeFileAtomic } from './atomic-file.js';
-import { removeDeadContainers, removeStaleFiles } from './cleanup.js';
+import { removeDeadContainers, removeRunContainers, removeStaleFiles } from './cleanup.js';
 import { EngineWatch, isEngineFailure } from './engine-watch.js';
 import type { LedgerJob } from './plan.js';
 import type { Progress } from './progress.js';
@@ -82,10 +83,11 @@ export async function runBatch(req: BatchRequest): Promise<BatchOutcome> {
     for (let attempt = 1; ; attempt++) {
       if (stopReason || req.signal.aborted) return pendingLedger(job.ledger, ledgers[job.index]!.profile, stopReason ?? 'the batch was interrupted');
       const epoch = watch.epoch;
+      const runId = newRunId(now());
       let entry: ReportLedger | undefined;
       let err: unknown;
       try {
-        entry = await runOne(job, ctx, attempt);
+        entry = await runOne(job, ctx, attempt, runId);
       } catch (e) {
         err = e;
       }
@@ -100,6 +102,8 @@ export async function runBatch(req: BatchRequest): Promise<BatchOutcome> {
           stopReason ??= `the engine stopped answering and did not come back within ${Math.round(engineWaitMs / 1000)} s`;
           continue;
         }
+        // what the broken attempt left (its containers could not be removed while the engine was away)
+        await removeRunContainers(req.engine, runId).catch((e: unknown) => log.warn({ err: e, runId }, 'could not remove the containers of a broken attempt; `sandboxctl gc` will'));
         continue;
       }
       if (err !== undefined) return unexpected(job, ledgers[job.index]!.profile, attempt, err, log);

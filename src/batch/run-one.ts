@@ -8,7 +8,6 @@ import path from 'node:path';
 import type { AuditLog } from '../audit/index.js';
 import type { Engine } from '../engine/engine.js';
 import { DeadlineError, ExitCode, InterruptedError, SandboxctlError } from '../errors.js';
-import { newRunId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { outcomeOf } from '../pipeline/audit-entry.js';
 import type { RunError } from '../pipeline/diagnostics.js';
@@ -48,7 +47,8 @@ export function stagingPrefix(pid = process.pid): string {
   return `${STAGING_PREFIX}${pid}-`;
 }
 
-export async function runOne(job: LedgerJob, ctx: BatchRunContext, attempt: number): Promise<ReportLedger> {
+/** `runId` names this attempt: its containers carry it, so the batch can remove them if the engine fails under it. */
+export async function runOne(job: LedgerJob, ctx: BatchRunContext, attempt: number, runId: string): Promise<ReportLedger> {
   const startedAt = new Date();
   const base: ReportLedger = {
     ledger: job.ledger,
@@ -85,9 +85,14 @@ export async function runOne(job: LedgerJob, ctx: BatchRunContext, attempt: numb
     loaderUser = `${SANDBOX_UID}:${SANDBOX_UID}`;
   } else return failed(base, elapsed(), 'unreadable', reader.error.message, reader.error.hint);
 
-  const runId = newRunId(startedAt);
   const log = ctx.logger.child({ runId, ledger: job.ledger });
   const deadline = new AbortController();
+  // the run stops on the batch's signal or its own deadline (listeners removed after, so nothing accumulates on the batch's signal)
+  const stop = new AbortController();
+  const onBatchAbort = () => stop.abort(ctx.signal.reason);
+  if (ctx.signal.aborted) onBatchAbort();
+  else ctx.signal.addEventListener('abort', onBatchAbort, { once: true });
+  deadline.signal.addEventListener('abort', () => stop.abort(deadline.signal.reason), { once: true });
   const timer = setTimeout(() => deadline.abort(new DeadlineError(`${job.ledger} did not finish within its deadline of ${Math.round(job.deadlineMs / 1000)} s`, { hint: 'give it a longer deadline in the batch file (deadline:), or look at what made it slow' })), job.deadlineMs);
   const toOriginal = copy ? copy.toOriginal : identity;
   const mapText = copy ? copy.mapText : identity;
@@ -97,7 +102,7 @@ export async function runOne(job: LedgerJob, ctx: BatchRunContext, attempt: numb
       audit: ctx.audit,
       runId,
       logger: log,
-      signal: AbortSignal.any([ctx.signal, deadline.signal]),
+      signal: stop.signal,
       root: ctx.root,
       env: ctx.env,
       ledgerPath: copy ? copy.ledgerPath : job.ledger,
@@ -140,6 +145,7 @@ export async function runOne(job: LedgerJob, ctx: BatchRunContext, attempt: numb
     return { ...failed(base, elapsed(), e instanceof SandboxctlError ? e.code : 'internal', e.message, e instanceof SandboxctlError ? e.hint : undefined), exitCode: e instanceof SandboxctlError ? e.exitCode : ExitCode.internal, runId };
   } finally {
     clearTimeout(timer);
+    ctx.signal.removeEventListener('abort', onBatchAbort);
     await copy?.dispose();
   }
 }

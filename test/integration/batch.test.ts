@@ -209,6 +209,45 @@ describe.runIf(asRoot)('sandboxctl batch', () => {
     expect(left).toEqual([]);
   });
 
+  it('reads a batch file: per-ledger profile and deadline, an output folder; a bad file is refused before anything runs', async () => {
+    await writeLedger('hangs', 50, 'test.hangs');
+    const file = path.join(tmp, 'nightly.yaml');
+    await writeFile(
+      file,
+      [
+        'profile: standard',
+        `pluginsDirs: [${FIXTURE_PLUGINS}]`,
+        'outputDir: out',
+        'reportDir: nightly-report',
+        'jobs: 2',
+        'ledgers:',
+        '  - path: books/hangs/main.beancount',
+        '    deadline: 4s',
+        '  - path: books/plain-0[12]/main.beancount',
+        '    profile: strict',
+      ].join('\n') + '\n',
+    );
+    const t0 = Date.now();
+    const res = await runCli(['batch', '--file', file], { env });
+    expect(res.code, res.stderr).toBe(10);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    const r = await readReport(path.join(tmp, 'nightly-report'));
+    const got = byName(r);
+    expect(got.get('hangs')).toMatchObject({ status: 'failed', profile: 'standard', output: null, diagnostics: [expect.objectContaining({ code: 'deadline', title: expect.stringMatching(/did not finish within its deadline of 4 s/) })] });
+    for (const n of ['plain-01', 'plain-02']) {
+      expect(got.get(n)).toMatchObject({ status: 'ok', profile: 'strict', output: path.join(tmp, 'out', n, 'main.out.beancount') });
+      expect(await readFile(path.join(tmp, 'out', n, 'main.out.beancount'), 'utf8')).toContain('Expenses:Food');
+    }
+    expect(await readFile(path.join(tmp, 'nightly-report', 'report.html'), 'utf8')).toMatch(/^<!DOCTYPE html>/);
+    const left = await engine.listContainers({ [Labels.managed]: 'true' });
+    expect(left.filter((c) => r.ledgers.some((l) => l.runId === c.labels[Labels.run]))).toEqual([]);
+
+    await writeFile(file, 'ledgers:\n  - path: books/hangs/main.beancount\n    deadlin: 4s\n');
+    const bad = await runCli(['batch', '--file', file], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/ledgers\.0\.deadlin: line 3: unknown key "deadlin"/);
+  });
+
   it("loads a root-owned private ledger from a copy the sandbox's user owns: no container runs as root, the original is never mounted", async () => {
     const bodies: CreateContainerBody[] = [];
     const spy = new Proxy(engine, {
