@@ -17,6 +17,8 @@ describe('waiting for the engine', () => {
     expect(isEngineFailure(Object.assign(new Error('no such file'), { code: 'ENOENT', path: '/srv/books/main.beancount' }))).toBe(false);
     expect(isEngineFailure(new PolicyRefusal('p', 'strict', []))).toBe(false);
     expect(isEngineFailure(undefined)).toBe(false);
+    expect(isEngineFailure(Object.assign(new Error('(HTTP code 500) server error - failed to update store'), { statusCode: 500 }))).toBe(true);
+    expect(isEngineFailure(Object.assign(new Error('(HTTP code 404) no such image'), { statusCode: 404 }))).toBe(false);
   });
 
   it('counts each time the engine goes away, and waits until it is back', async () => {

@@ -22,6 +22,9 @@ export function backoffDelays(total: number, first = 500, cap = 8000): number[] 
 export function isEngineFailure(err: unknown): boolean {
   for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
     if (e instanceof SandboxctlError && e.code === 'engine-unavailable') return true;
+    // the engine's API answering 5xx (a container create failing while dockerd shuts down or starts)
+    const status = (e as { statusCode?: unknown }).statusCode;
+    if (!(e instanceof SandboxctlError) && typeof status === 'number' && status >= 500) return true;
     if (typeof e.code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE'].includes(e.code) && !(e instanceof SandboxctlError)) {
       // ENOENT of the socket, not of a ledger file: only errors that carry no path
       if (e.code !== 'ENOENT' || !(e as { path?: unknown }).path || String((e as { path?: unknown }).path).endsWith('.sock')) return true;

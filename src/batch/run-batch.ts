@@ -102,6 +102,8 @@ export async function runBatch(req: BatchRequest): Promise<BatchOutcome> {
           stopReason ??= `the engine stopped answering and did not come back within ${Math.round(engineWaitMs / 1000)} s`;
           continue;
         }
+        // an engine that answers again gets a moment to settle, longer at each attempt
+        await new Promise((r) => setTimeout(r, 500 * 2 ** (attempt - 1)));
         // what the broken attempt left (its containers could not be removed while the engine was away)
         await removeRunContainers(req.engine, runId).catch((e: unknown) => log.warn({ err: e, runId }, 'could not remove the containers of a broken attempt; `sandboxctl gc` will'));
         continue;

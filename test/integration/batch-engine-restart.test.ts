@@ -21,7 +21,8 @@ const LOCK = '/tmp/sandboxctl-engine.lock';
 // another process (our flock -x parent) holds the lock exclusively when a shared try fails
 const exclusive = spawnSync('flock', ['-n', '-s', LOCK, 'true']).status !== 0;
 const allowed = process.env.CI === 'true' || exclusive;
-const LEDGERS = 8;
+// each with a plugin, so a ledger takes a couple of seconds and dockerd goes away mid-batch
+const LEDGERS = 16;
 let tmp: string;
 let env: NodeJS.ProcessEnv;
 
@@ -48,7 +49,7 @@ async function readReport(dir: string): Promise<BatchReport | undefined> {
 
 /** Starts a batch; resolves once `done` ledgers have finished, with the child's exit to come. */
 async function batchUntil(reportDir: string, done: number, extra: string[]) {
-  const child = spawn(process.execPath, [CLI, 'batch', `${tmp}/books/*/main.beancount`, '--profile', 'standard', '--jobs', '1', '--force', '--report-dir', reportDir, ...extra], {
+  const child = spawn(process.execPath, [CLI, 'batch', `${tmp}/books/*/main.beancount`, '--profile', 'standard', '--jobs', '1', '--force', '--plugins-dir', path.join(ROOT, 'test', 'fixtures', 'plugins'), '--report-dir', reportDir, ...extra], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,7 +80,7 @@ beforeAll(async () => {
     await mkdir(dir, { recursive: true });
     await chmod(path.join(tmp, 'books'), 0o755);
     await chmod(dir, 0o755);
-    await writeFile(path.join(dir, 'main.beancount'), `2024-01-01 open Assets:Cash EUR\n2024-01-01 open Expenses:Food EUR\n2024-01-02 * "Shop ${i}"\n  Assets:Cash  -${i + 1}.00 EUR\n  Expenses:Food\n`);
+    await writeFile(path.join(dir, 'main.beancount'), `plugin "test.passthrough"\n2024-01-01 open Assets:Cash EUR\n2024-01-01 open Expenses:Food EUR\n2024-01-02 * "Shop ${i}"\n  Assets:Cash  -${i + 1}.00 EUR\n  Expenses:Food\n`);
   }
 });
 afterAll(async () => {
@@ -134,7 +135,7 @@ describe.runIf(allowed)('sandboxctl batch when the engine goes away', () => {
     expect(auditRecords().at(-1)).toMatchObject({ runId: r.batchId, batchId: r.batchId, event: 'engine-unavailable', outcome: { status: 'engine-unavailable' } });
 
     // containers the dead engine stopped under the batch are gone after the next batch starts
-    const next = await runCli(['batch', `${tmp}/books/*/main.beancount`, '--profile', 'standard', '--report-dir', path.join(tmp, 'after')], { env });
+    const next = await runCli(['batch', `${tmp}/books/*/main.beancount`, '--profile', 'standard', '--plugins-dir', path.join(ROOT, 'test', 'fixtures', 'plugins'), '--report-dir', path.join(tmp, 'after')], { env });
     expect(next.code, next.stderr).toBe(0);
     const ours = new Set(auditRecords().filter((x) => x.batchId === r.batchId).map((x) => x.runId));
     const left = (await findLeftovers(createDockerEngine())).filter((o) => ours.has(o.labels[Labels.run] ?? ''));
