@@ -33,7 +33,8 @@ done
 [ -f dist/cli/index.js ] || { echo "error: dist/ is missing: run npm run build" >&2; exit 2; }
 
 work=$(mktemp -d /tmp/sbx-bench-batch.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# on failure the reports and logs stay, for a look at what went wrong
+trap 'rc=$?; if [ "$rc" -ne 0 ]; then rm -rf "$work"/year "$work"/tiny "$work"/warm; echo "kept for inspection: $work" >&2; else rm -rf "$work"; fi' EXIT
 # the loader reads the ledgers as an unprivileged user
 chmod 755 "$work"
 export SANDBOXCTL_AUDIT_LOG=$work/audit.jsonl
