@@ -7,7 +7,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditLog } from '../audit/index.js';
-import type { Engine } from '../engine/engine.js';
 import { ExitCode, InterruptedError, SandboxctlError } from '../errors.js';
 import { newRunId } from '../ids.js';
 import type { Logger } from '../logger.js';

@@ -24,7 +24,7 @@ export interface BatchOptions {
   engineWaitMs: number;
 }
 
-async function settingsOf(ctx: CliContext, o: BatchOptions): Promise<BatchSettings> {
+async function settingsOf(o: BatchOptions): Promise<BatchSettings> {
   if (o.file && o.ledgers.length) throw new UsageError('give ledgers on the command line or in a batch file (--file), not both', { hint: 'list them under ledgers: in the batch file' });
   if (!o.file && !o.ledgers.length) throw new UsageError('no ledgers given', { hint: "sandboxctl batch 'ledgers/*/main.beancount', or sandboxctl batch --file nightly.yaml" });
   let s: BatchSettings;
@@ -42,7 +42,7 @@ async function settingsOf(ctx: CliContext, o: BatchOptions): Promise<BatchSettin
 }
 
 export async function runBatchCommand(ctx: CliContext, o: BatchOptions): Promise<CommandResult> {
-  const settings = await settingsOf(ctx, o);
+  const settings = await settingsOf(o);
   const jobs = await planJobs(settings);
   const batchId = newRunId(ctx.now());
   const version = (JSON.parse(await readFile(path.join(ctx.root, 'package.json'), 'utf8')) as { version: string }).version;
