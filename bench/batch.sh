@@ -175,9 +175,9 @@ tiny_ok=$(node -e 'const r = require(process.argv[1]); console.log(r.totals.ok +
 echo "  $tiny_ok of $MEMORY_N ledgers ran (the payee check reports one error in each), wall $(secs "$t0" "$t1") s"
 # RSS in quarters of the run: flat means the last quarter's peak is no higher than the first's
 awk -v n="$(wc -l <"$work/tiny.rss")" '
-  { q = int((NR - 1) * 4 / n); if ($1 > max[q]) max[q] = $1 }
+  { q = int((NR - 1) * 4 / n); seen[q] = 1; if ($1 > max[q]) max[q] = $1 }
   END { printf "  RSS peak by quarter of the run (%d samples, 1 s apart):", n
-        for (q = 0; q < 4; q++) printf " %.0f", max[q] / 1024; printf " MB\n" }' "$work/tiny.rss"
+        for (q = 0; q < 4; q++) if (q in seen) printf " %.0f", max[q] / 1024; printf " MB\n" }' "$work/tiny.rss"
 printf '  %-58s %8s MB (target < %s MB)\n' "sandboxctl peak RSS over $MEMORY_N ledgers (GNU time)" "$(peak_mb "$work/tiny.time")" "$TARGET_RSS_MB"
 echo "  report.json $(wc -c <"$work/tiny-report/report.json") bytes$( [ -f "$work/tiny-report/report.html" ] && echo ", report.html $(wc -c <"$work/tiny-report/report.html") bytes")"
 echo "  load average: $(loadavg)"
