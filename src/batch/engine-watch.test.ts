@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../engine/engine.js';
-import { EngineUnavailableError, PolicyRefusal } from '../errors.js';
+import { EngineUnavailableError, PolicyRefusal, StageFailedError } from '../errors.js';
 import { backoffDelays, EngineWatch, isEngineFailure } from './engine-watch.js';
 
 describe('waiting for the engine', () => {
@@ -19,6 +19,26 @@ describe('waiting for the engine', () => {
     expect(isEngineFailure(undefined)).toBe(false);
     expect(isEngineFailure(Object.assign(new Error('(HTTP code 500) server error - failed to update store'), { statusCode: 500 }))).toBe(true);
     expect(isEngineFailure(Object.assign(new Error('(HTTP code 404) no such image'), { statusCode: 404 }))).toBe(false);
+    // a trusted stage whose container got SIGTERM (a stopping dockerd), not one that crashed on its own
+    expect(isEngineFailure(new StageFailedError('the load stage failed (exit 143)', { details: { exitCode: 143 } }))).toBe(true);
+    expect(isEngineFailure(new StageFailedError('the load stage failed (exit 1)', { details: { exitCode: 1 } }))).toBe(false);
+  });
+
+  it('does not take the answer of a ping already in flight for the engine being back', async () => {
+    let answer: () => void = () => undefined;
+    let calls = 0;
+    const engine = {
+      ping: () => {
+        calls++;
+        // the first ping hangs until released (it started before the engine went away); the rest fail
+        return calls === 1 ? new Promise<void>((r) => (answer = r)) : Promise.reject(new EngineUnavailableError('down'));
+      },
+    } as unknown as Engine;
+    const watch = new EngineWatch(engine, 1000, async () => undefined);
+    const inFlight = watch.tick();
+    expect(await watch.waitUp(1000)).toBe(false);
+    answer();
+    await inFlight;
   });
 
   it('counts each time the engine goes away, and waits until it is back', async () => {

@@ -18,10 +18,15 @@ export function backoffDelays(total: number, first = 500, cap = 8000): number[] 
   return out;
 }
 
+/** Exit status of a process stopped by SIGTERM: sandboxctl only ever SIGKILLs, a stopping dockerd TERMs its containers. */
+export const TERMINATED_BY_ENGINE = 143;
+
 /** Whether an error is the engine failing under us rather than the ledger or a plugin (pure). */
 export function isEngineFailure(err: unknown): boolean {
   for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
     if (e instanceof SandboxctlError && e.code === 'engine-unavailable') return true;
+    // a trusted stage stopped by SIGTERM: the engine stopped its container
+    if (e instanceof SandboxctlError && e.details.exitCode === TERMINATED_BY_ENGINE) return true;
     // the engine's API answering 5xx (a container create failing while dockerd shuts down or starts)
     const status = (e as { statusCode?: unknown }).statusCode;
     if (!(e instanceof SandboxctlError) && typeof status === 'number' && status >= 500) return true;
@@ -78,12 +83,25 @@ export class EngineWatch {
 
   /** Pings with backoff until the engine answers (true) or `totalMs` passed (false). */
   async waitUp(totalMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (await this.tick()) return true;
+    if (await this.probe()) return true;
     for (const d of backoffDelays(totalMs)) {
       await this.sleep(d, signal);
       if (signal?.aborted) return false;
-      if (await this.tick()) return true;
+      if (await this.probe()) return true;
     }
     return false;
+  }
+
+  /** A ping of its own (never the answer of one already in flight, which may predate the failure). */
+  private async probe(): Promise<boolean> {
+    try {
+      await this.engine.ping();
+      this.down = false;
+      return true;
+    } catch {
+      if (!this.down) this.epoch++;
+      this.down = true;
+      return false;
+    }
   }
 }

@@ -12,7 +12,7 @@ import { newRunId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { removeDeadContainers, removeRunContainers, removeStaleFiles } from './cleanup.js';
-import { EngineWatch, isEngineFailure } from './engine-watch.js';
+import { EngineWatch, isEngineFailure, TERMINATED_BY_ENGINE } from './engine-watch.js';
 import type { LedgerJob } from './plan.js';
 import type { Progress } from './progress.js';
 import { batchExitCode, newReport, pendingLedger, ReportWriter, summaryLine, totalsOf } from './report.js';
@@ -91,7 +91,9 @@ export async function runBatch(req: BatchRequest): Promise<BatchOutcome> {
         err = e;
       }
       if (req.signal.aborted && (!entry || !SUCCESSES.has(entry.status))) return pendingLedger(job.ledger, ledgers[job.index]!.profile, 'the batch was interrupted while it ran');
-      const disturbed = watch.epoch !== epoch || watch.down || isEngineFailure(err);
+      // a plugin container stopped by SIGTERM was stopped by the engine, not by its plugin or by us
+      const terminated = entry?.plugins.some((p) => p.exitCode === TERMINATED_BY_ENGINE) ?? false;
+      const disturbed = watch.epoch !== epoch || watch.down || terminated || isEngineFailure(err);
       if (disturbed && (err !== undefined || !SUCCESSES.has(entry!.status))) {
         const why = err instanceof Error ? err.message : `the engine went away during the run (${entry!.status})`;
         if (attempt >= maxAttempts) return engineFailed(job, ledgers[job.index]!.profile, attempt, why);
