@@ -31,7 +31,7 @@ export interface BatchRequest extends Omit<BatchRunContext, 'audit'> {
   progress: Progress;
   /** How long to wait for an engine that went away before stopping the batch. @default 60 s */
   engineWaitMs?: number;
-  /** Attempts per ledger when the engine fails under it. @default 3 */
+  /** Attempts per ledger when the engine fails under it (a stopping engine can answer pings for a while, so a few fail fast). @default 8 */
   maxAttempts?: number;
   now?: () => Date;
 }
@@ -74,7 +74,7 @@ export async function runBatch(req: BatchRequest): Promise<BatchOutcome> {
     if (containers) log.info({ containers }, 'removed containers whose sandboxctl was killed');
   }
 
-  const maxAttempts = req.maxAttempts ?? 3;
+  const maxAttempts = req.maxAttempts ?? 8;
   const engineWaitMs = req.engineWaitMs ?? 60_000;
   let running = 0;
 
@@ -104,7 +104,7 @@ export async function runBatch(req: BatchRequest): Promise<BatchOutcome> {
           continue;
         }
         // an engine that answers again gets a moment to settle, longer at each attempt
-        await new Promise((r) => setTimeout(r, 500 * 2 ** (attempt - 1)));
+        await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** (attempt - 1), 8000)));
         // what the broken attempt left (its containers could not be removed while the engine was away)
         await removeRunContainers(req.engine, runId).catch((e: unknown) => log.warn({ err: e, runId }, 'could not remove the containers of a broken attempt; `sandboxctl gc` will'));
         continue;
