@@ -64,18 +64,12 @@ export class EngineWatch {
     clearInterval(this.timer);
   }
 
-  /** One ping; records a transition to down. */
+  /** One ping (the interval's: skipped while one is in flight); records a transition to down. */
   async tick(): Promise<boolean> {
     if (this.pinging) return !this.down;
     this.pinging = true;
     try {
-      await this.engine.ping();
-      this.down = false;
-      return true;
-    } catch {
-      if (!this.down) this.epoch++;
-      this.down = true;
-      return false;
+      return await this.probe();
     } finally {
       this.pinging = false;
     }
