@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/engine-up.sh
-bash scripts/test-tools.sh   # what `npm test` drives besides the engine: docker-compose, AppArmor's parser
+bash scripts/test-tools.sh   # what `npm test` drives besides the engine: docker-compose, AppArmor's parser, Chromium, systemd-analyze
 # exactly the lock file's dependencies; skipped when they are installed and the lock file has not changed since
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-fund --no-audit --loglevel=error

@@ -21,6 +21,10 @@ export const ExitCode = {
   auditTampered: 8,
   /** The trusted Beancount session (loading, validating, printing) crashed, timed out or was killed. */
   stageFailed: 9,
+  /** `batch`: it ran to its end, but some ledgers did not succeed (see its report). */
+  batchFailures: 10,
+  /** `batch`: it could not run (the engine was down at the start, or stayed down). */
+  batchNotRun: 11,
   /** A bug in sandboxctl itself. */
   internal: 70,
   /** Interrupted by SIGINT / SIGTERM (128 + signal). */
@@ -167,6 +171,12 @@ export class InterruptedError extends SandboxctlError {
     this.signal = signal;
     this.exitCode = signal === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;
   }
+}
+
+/** A ledger of a batch ran past its deadline and was stopped. */
+export class DeadlineError extends SandboxctlError {
+  readonly code = 'deadline';
+  readonly exitCode = ExitCode.batchFailures;
 }
 
 export class InternalError extends SandboxctlError {

@@ -94,6 +94,8 @@ export const AuditRecordBody = z.strictObject({
   prev: sha256Hex,
   time: z.string(),
   runId: z.string(),
+  /** The batch the run belonged to (`sandboxctl batch`); absent from runs outside a batch and from older records. */
+  batchId: z.string().optional(),
   event: AuditEvent,
   actor: Actor,
   argv: z.array(z.string()),
@@ -133,6 +135,8 @@ export type AuditRecord = AuditRecordBody & { hash: string };
  */
 export interface AuditEntry {
   runId: string;
+  /** Set by `sandboxctl batch` on every record its ledgers' runs write. */
+  batchId?: string;
   event: AuditEvent;
   outcome: {
     status: OutcomeStatus;
@@ -180,6 +184,8 @@ export function buildRecordBody(entry: AuditEntry, chain: ChainContext): AuditRe
     prev: chain.prev,
     time: chain.time.toISOString(),
     runId: entry.runId,
+    // written only when set, so a record outside a batch is byte-for-byte what it always was
+    ...(entry.batchId !== undefined ? { batchId: entry.batchId } : {}),
     event: entry.event,
     actor: chain.actor,
     argv: chain.argv,

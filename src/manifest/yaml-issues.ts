@@ -2,7 +2,7 @@
 // expected and what was found. Shared by manifests and admin profiles. Pure.
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { describeFound, type FieldIssue } from '../errors.js';
+import { describeFound, InvalidInputError, type FieldIssue } from '../errors.js';
 
 export interface ParsedYaml {
   doc: Document;
@@ -88,4 +88,13 @@ export function zodToFieldIssues(issues: readonly z.core.$ZodIssue[], parsed?: P
   }
   // in file order, as a reader fixes them (sort is stable: same line keeps zod's order)
   return out.sort((a, b) => a.line - b.line).map(({ line: _line, ...issue }) => issue);
+}
+
+/** YAML text checked against a schema: the value, or an InvalidInputError naming each bad field and its line. */
+export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, file: string, hint: string): z.output<S> {
+  const y = parseYaml(text);
+  if (!y.ok) throw new InvalidInputError(file, y.issues, { hint: 'fix the YAML syntax at the line shown' });
+  const r = schema.safeParse(y.parsed.value ?? {}, { reportInput: true });
+  if (!r.success) throw new InvalidInputError(file, zodToFieldIssues(r.error.issues, y.parsed), { hint, cause: r.error });
+  return r.data;
 }

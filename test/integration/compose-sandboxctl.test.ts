@@ -4,7 +4,7 @@
 // audit log to the volumes, and leaves no container behind. The image is the one
 // `sandboxctl images build` makes (by its input tag, so a concurrent build elsewhere
 // moving :current does not matter here).
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,15 +121,21 @@ describe('the other profiles of compose/compose.yaml', () => {
     expect(plan.plans[0]!.decision).toMatchObject({ kind: 'grant', ceilingProfile: 'standard' });
   });
 
-  it('nightly: runs `sandboxctl batch` over the mounted ledgers, and sandboxctl says plainly if batch is not built', async () => {
-    const help = await runCli(['--help']);
-    const r = await compose(['--profile', 'nightly', 'run', '--rm', 'nightly']);
-    if (/^\s+batch\b/m.test(help.stdout)) {
-      expect(r.stderr).not.toMatch(/unknown command/);
-    } else {
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain("unknown command 'batch'");
-    }
+  it('nightly: runs `sandboxctl batch` over the mounted ledgers into the outputs volume; the next night skips what did not change', async () => {
+    const first = await compose(['--profile', 'nightly', 'run', '--rm', 'nightly']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^batch \S+: .*\b1 ok\b/m);
+    const nightly = path.join(work, 'compose-out', 'nightly');
+    const outputs = (await readdir(nightly, { recursive: true })).filter((f) => f.endsWith('.out.beancount'));
+    expect(outputs).toHaveLength(1);
+    expect(await readFile(path.join(nightly, outputs[0]!), 'utf8')).toContain('#large');
+    const reports = await readdir(path.join(nightly, 'reports'));
+    expect(reports).toHaveLength(1);
+    const report = JSON.parse(await readFile(path.join(nightly, 'reports', reports[0]!, 'report.json'), 'utf8')) as { ledgers: Array<{ status: string }> };
+    expect(report.ledgers.map((l) => l.status)).toEqual(['ok']);
+    const second = await compose(['--profile', 'nightly', 'run', '--rm', 'nightly']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/\b1 skipped\b/);
     expect(containersWithLabel(`com.docker.compose.project=${PROJECT}`)).toEqual([]);
   });
 

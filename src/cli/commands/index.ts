@@ -3,6 +3,7 @@ import type { Handler } from '../index.js';
 import { registerDoctor } from './doctor.js';
 import { registerImages } from './images.js';
 import { registerAudit } from './audit.js';
+import { registerBatch } from './batch.js';
 import { registerGc } from './gc.js';
 import { registerRun } from './run.js';
 import { registerPlan } from './plan.js';
@@ -19,6 +20,7 @@ export function registerCommands(program: Command, choose: Choose): void {
   registerAudit(program, choose);
   registerGc(program, choose);
   registerRun(program, choose);
+  registerBatch(program, choose);
   registerPlan(program, choose);
   registerPlugin(program, choose);
   registerCompose(program, choose);
