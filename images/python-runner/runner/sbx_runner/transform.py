@@ -9,10 +9,22 @@ from beancount.core import data
 from beancount.loader import LoadError
 
 
+def _module_path(entrypoint):
+    """'pkg/mod.py' -> 'pkg.mod', 'pkg' (a package directory) -> 'pkg'; None when a part
+    is not a Python identifier (such a file can only be loaded by its path)."""
+    parts = entrypoint[:-3].split('/') if entrypoint.endswith('.py') else entrypoint.split('/')
+    if parts and parts[-1] == '__init__':
+        parts.pop()
+    return '.'.join(parts) if parts and all(p.isidentifier() for p in parts) else None
+
+
 def load_module(name, bundle=None, entrypoint=None):
     """Imports a plugin: a module installed in the image, or a bundle's .py file or package dir.
 
-    Raises ImportError like importlib does, so the caller can report it as Beancount would.
+    A bundle's entrypoint is imported under its own module path inside the bundle
+    (pkg/mod.py -> pkg.mod), so its relative imports (`from .common import x`) work; `name`
+    (the manifest's) names it in messages. Raises ImportError like importlib does, so the
+    caller can report it as Beancount would.
     """
     if entrypoint is None:
         return importlib.import_module(name)
@@ -22,6 +34,9 @@ def load_module(name, bundle=None, entrypoint=None):
     # the bundle root is importable, as the ledger's directory is with insert_pythonpath
     if bundle not in sys.path:
         sys.path.insert(0, bundle)
+    dotted = _module_path(entrypoint)
+    if dotted is not None:
+        return _import_from_bundle(name, dotted, path, bundle)
     if os.path.isdir(path):
         init = os.path.join(path, '__init__.py')
         spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[path])
@@ -36,6 +51,24 @@ def load_module(name, bundle=None, entrypoint=None):
     except BaseException:
         sys.modules.pop(name, None)
         raise
+    return module
+
+
+def _import_from_bundle(name, dotted, path, bundle):
+    top = dotted.split('.')[0]
+    loaded = sys.modules.get(top)
+    root = os.path.realpath(bundle) + os.sep
+    if loaded is not None and not os.path.realpath(getattr(loaded, '__file__', None) or '/').startswith(root):
+        raise ImportError('plugin {!r}: its entrypoint is module {!r}, but {!r} is already the runner\'s '
+                          'own module; rename the bundle\'s top-level module or package'.format(name, dotted, top),
+                          name=name)
+    module = importlib.import_module(dotted)
+    where = os.path.realpath(getattr(module, '__file__', None) or '/')
+    want = os.path.realpath(os.path.join(path, '__init__.py') if os.path.isdir(path) else path)
+    if where != want:
+        raise ImportError('plugin {!r}: module {!r} was found at {}, not at its entrypoint {}'.format(
+            name, dotted, where, want), name=name)
+    sys.modules.setdefault(name, module)  # the manifest name finds it too, as before
     return module
 
 
