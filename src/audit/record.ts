@@ -69,6 +69,8 @@ const Outcome = z.object({
   message: z.string().nullable(),
 });
 
+export const Isolation = z.enum(['session', 'container']);
+
 const Io = z.object({
   inputCount: z.number().int().nonnegative(),
   inputDigest: z.string().nullable(),
@@ -123,6 +125,12 @@ export const AuditRecordBody = z.strictObject({
   io: Io.nullable(),
   effects: Effects.nullable(),
   validationErrors: z.object({ count: z.number().int().nonnegative(), first: z.array(z.string()) }),
+  /**
+   * Where a plugin ran: 'container' (its own) or 'session' (the trusted session, a Beancount
+   * builtin the profile lets run there); null for records about no plugin execution. Added
+   * within schema version 1: a record written before it has no such key.
+   */
+  isolation: Isolation.nullable().optional(),
 });
 export type AuditRecordBody = z.infer<typeof AuditRecordBody>;
 
@@ -163,6 +171,7 @@ export interface AuditEntry {
   effects?: z.infer<typeof Effects> | null;
   /** All validation error messages; the record keeps the count and the first few. */
   validationErrors?: string[];
+  isolation?: z.infer<typeof Isolation> | null;
 }
 
 /** What the log itself knows at append time. */
@@ -214,6 +223,7 @@ export function buildRecordBody(entry: AuditEntry, chain: ChainContext): AuditRe
     io: entry.io ?? null,
     effects: entry.effects ?? null,
     validationErrors: { count: validation.length, first: validation.slice(0, MAX_VALIDATION_MESSAGES) },
+    isolation: entry.isolation ?? null,
   };
   // Check at the edge of the log: a malformed entry is a bug in the caller, caught before it is sealed.
   const checked = AuditRecordBody.safeParse(boundStrings(body));

@@ -5,6 +5,7 @@ import type { AuditEntry, OutcomeStatus } from '../audit/index.js';
 import { InterruptedError, PolicyRefusal, SandboxViolation, SandboxctlError } from '../errors.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import { directiveJson } from '../ledger/directive-json.js';
+import type { Isolation } from '../policy/isolation.js';
 import type { PluginRun } from '../run/run-plugin.js';
 import type { ResourceUsage } from '../run/usage-sampler.js';
 
@@ -17,6 +18,39 @@ export interface GrantRecord {
   runtime: string;
   apparmorApplied: boolean;
   limits: { memoryBytes: number; nanoCpus: number; pids: number; timeoutMs: number; outputBytes: number };
+  /** Where the plugin runs: its own container, or the trusted session. */
+  isolation?: Isolation;
+}
+
+/** The trusted session's own confinement: what an in-session plugin runs under. */
+export interface SessionConfinement {
+  imageId: string;
+  specDigest: string;
+  seccompDigest: string;
+  runtime: string;
+  apparmorApplied: boolean;
+  memoryBytes: number;
+  nanoCpus: number;
+  pids: number;
+}
+
+/**
+ * What the audit says of an in-session plugin's grant: the capabilities policy granted (its
+ * effects checked as a container's are), under the session's confinement rather than a
+ * container of its own; its timeout is the grant's, enforced by the host.
+ */
+export function sessionGrantRecord(grant: GrantRecord, s: SessionConfinement): GrantRecord {
+  return {
+    ...grant,
+    isolation: 'session',
+    // the session reads the ledger's directory, whatever the plugin asked for
+    granted: grant.granted.map((g) => (g.capability === 'ledger' ? { capability: 'ledger', value: 'read' } : g)),
+    specDigest: s.specDigest,
+    seccompDigest: s.seccompDigest,
+    runtime: s.runtime,
+    apparmorApplied: s.apparmorApplied,
+    limits: { memoryBytes: s.memoryBytes, nanoCpus: s.nanoCpus, pids: s.pids, timeoutMs: grant.limits.timeoutMs, outputBytes: grant.limits.outputBytes },
+  };
 }
 
 export interface PluginIdentity {
@@ -96,7 +130,8 @@ export function pluginRunEntry(
     plugin,
     imageId: run.imageId,
     ...grantFields(grant),
-    usage: usageOf(run.usage),
+    // in the session, the plugin's CPU is the session's process time for it; its memory is the session's, not its own
+    usage: grant.isolation === 'session' ? { ...usageOf(run.usage), peakMemoryBytes: null, cpuNanos: run.usage.samples ? run.usage.cpuNanos : null } : usageOf(run.usage),
     durationMs: run.durationMs,
     io: {
       inputCount: input.length,
@@ -125,7 +160,14 @@ export function discardedEntry(runId: string, ledger: AuditEntry['ledger'], plug
   return {
     runId,
     event: 'plugin-discarded',
-    outcome: { status: 'discarded', exitCode: null, message: `container ${containerId.slice(0, 12)} was started ahead of the plugin's turn and removed unused: the chain stopped before it` },
+    outcome: {
+      status: 'discarded',
+      exitCode: null,
+      message:
+        grant.isolation === 'session'
+          ? `its run was asked of the trusted session (container ${containerId.slice(0, 12)}) ahead of its turn and its result was not used: the chain stopped before it`
+          : `container ${containerId.slice(0, 12)} was started ahead of the plugin's turn and removed unused: the chain stopped before it`,
+    },
     ledger,
     plugin,
     ...grantFields(grant),
@@ -133,7 +175,7 @@ export function discardedEntry(runId: string, ledger: AuditEntry['ledger'], plug
 }
 
 /** What a record says of a plugin's grant and the container made from it. */
-function grantFields(grant: GrantRecord): Pick<AuditEntry, 'profile' | 'capabilities' | 'specDigest' | 'seccompDigest' | 'runtime' | 'apparmorApplied' | 'limits'> {
+function grantFields(grant: GrantRecord): Pick<AuditEntry, 'profile' | 'capabilities' | 'specDigest' | 'seccompDigest' | 'runtime' | 'apparmorApplied' | 'limits' | 'isolation'> {
   return {
     profile: grant.profile,
     capabilities: { granted: grant.granted, denied: [] },
@@ -142,6 +184,7 @@ function grantFields(grant: GrantRecord): Pick<AuditEntry, 'profile' | 'capabili
     runtime: grant.runtime,
     apparmorApplied: grant.apparmorApplied,
     limits: grant.limits,
+    isolation: grant.isolation ?? 'container',
   };
 }
 

@@ -1,8 +1,10 @@
-// Runs the ledger's plugins in order, each in its own container with its own grant,
-// each seeing the previous one's output, sorted as Beancount sorts after every plugin.
+// Runs the ledger's plugins in order, each in its own container with its own grant (or,
+// for a Beancount builtin the profile lets run there, in the trusted session), each seeing
+// the previous one's output, sorted as Beancount sorts after every plugin.
 // A plugin granted no effects can only report errors: its output is its input, so it
 // runs concurrently with what follows it. Errors keep Beancount's order regardless.
 import type { CreateContainerBody, Engine } from '../engine/engine.js';
+import { InternalError } from '../errors.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import { sortEntries } from '../ledger/sort.js';
 import type { Logger } from '../logger.js';
@@ -10,6 +12,7 @@ import { runPlugin, type PluginRun } from '../run/run-plugin.js';
 import type { RunLimits } from '../run/run-limits.js';
 import type { WarmPool } from '../run/warm-start.js';
 import type { Effect, PluginError } from '../validate/effects.js';
+import type { Isolation } from '../policy/isolation.js';
 import type { PluginLine } from './load-ledger.js';
 
 export interface PreparedPlugin {
@@ -22,6 +25,10 @@ export interface PreparedPlugin {
   spec: CreateContainerBody;
   effects: Effect[];
   limits: RunLimits;
+  /** Where it runs: its own container (the default), or the trusted session (a Beancount builtin the profile lets run there). */
+  isolation?: Isolation;
+  /** The installed module it runs (python `module:` bundles). */
+  module?: string;
 }
 
 export interface ChainStep {
@@ -56,6 +63,8 @@ export interface ChainRequest {
   warm?: WarmPool<number>;
   /** Where stopped containers' removals go, to be awaited by the caller (see RunPluginRequest). */
   deferRemoval?: (removal: Promise<void>) => void;
+  /** Runs a plugin whose isolation is 'session' in the trusted session (a ledger run's). */
+  runInSession?: (plugin: PreparedPlugin, input: readonly Directive[]) => Promise<PluginRun>;
 }
 
 export interface ChainRequestWithTail<T> extends ChainRequest {
@@ -74,7 +83,12 @@ export async function executeChain<T = undefined>(req: ChainRequest | ChainReque
   // a tail started beside plugins that then fail is still awaited: its container is removed
   const settleTail = async () => (tail ? await tail.then(() => undefined, () => undefined) : undefined);
   let current: readonly Directive[] = req.input;
-  const run = (p: PreparedPlugin, input: readonly Directive[]) =>
+  const run = (p: PreparedPlugin, input: readonly Directive[]): Promise<PluginRun> => {
+    if (p.isolation !== 'session') return inContainer(p, input);
+    if (!req.runInSession) return Promise.reject(new InternalError(`plugin ${p.name} is to run in the trusted session, but this run has none`));
+    return req.runInSession(p, input);
+  };
+  const inContainer = (p: PreparedPlugin, input: readonly Directive[]) =>
     runPlugin({
       engine: req.engine,
       runId: req.runId,

@@ -16,7 +16,9 @@ import { pluginRunEntry, refusedEntry, type GrantRecord, type PluginIdentity } f
 import { executeChain, type ChainStep, type PreparedPlugin } from './execute-plugins.js';
 import type { PluginLine } from './load-ledger.js';
 import type { Grant, HostFacts } from '../policy/grant.js';
+import type { IsolationDecision } from '../policy/isolation.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
+import type { Profile } from '../policy/profile-schema.js';
 import type { ContainerSpec } from '../blueprint/container-blueprint.js';
 import { planPlugin } from '../blueprint/plan-plugin.js';
 import { runLimits } from '../run/run-limits.js';
@@ -41,6 +43,11 @@ export interface PrepareContext {
   env: Readonly<Record<string, string | undefined>>;
   /** A ledger run's directory (absent for directive-file input). */
   ledgerDir?: string;
+  /**
+   * Where a granted plugin runs (a ledger run with a trusted session only); absent, every
+   * plugin gets its own container. A plugin in the session needs no image of its own.
+   */
+  isolate?: (bundle: Bundle, profile: Profile) => Promise<IsolationDecision>;
 }
 
 export interface PluginSource {
@@ -58,6 +65,7 @@ export interface PreparedStep {
   spec: ContainerSpec;
   record: GrantRecord;
   identity: PluginIdentity;
+  isolation: IsolationDecision;
 }
 
 export interface RefusedStep {
@@ -127,15 +135,17 @@ export async function preparePlugin(source: PluginSource, ctx: PrepareContext, r
     if (first.kind === 'refusal') {
       return { ok: false, line: source.line, identity, profile, error: new PolicyRefusal(m.name, first.profile, first.denials, { hint: 'ask the admin for a looser profile (--profile), or change what the plugin asks for in its plugin.yaml' }) };
     }
+    const granted = ctx.policy.byName.get(first.profile)?.profile;
+    const isolation: IsolationDecision = ctx.isolate && granted ? await ctx.isolate(bundle, granted) : { isolation: 'container', reason: 'its own container' };
     let image: PluginImage;
-    if (m.runtime === 'image') {
+    if (isolation.isolation === 'session') {
+      // it runs in the trusted session, from the runner image that the session runs
+      const runner = await runnerImage(ctx, runners, 'python');
+      image = { id: runner.id, ref: runner.tags[0] ?? runner.id, built: false, bundleDigest: null };
+    } else if (m.runtime === 'image') {
       image = await resolvePinnedImage(ctx.engine, m.name, m.image!.id);
     } else {
-      let runner = runners.get(m.runtime);
-      if (!runner) {
-        runner = await requireRunnerImage(ctx.engine, { root: ctx.root }, m.runtime as RunnerName);
-        runners.set(m.runtime, runner);
-      }
+      const runner = await runnerImage(ctx, runners, m.runtime as RunnerName);
       image = await ensurePluginImage({ engine: ctx.engine, bundle, runner, logger: ctx.logger });
     }
     const { decision, spec } = plan(image.id);
@@ -148,13 +158,15 @@ export async function preparePlugin(source: PluginSource, ctx: PrepareContext, r
       version: m.version,
       image: { id: image.id, ref: image.ref },
       spec: spec.body,
+      isolation: isolation.isolation,
+      ...(m.module !== undefined ? { module: m.module } : {}),
       effects: [...decision.capabilities.effects],
       limits: runLimits(
         { timeoutMs: lim.timeoutMs, maxLineBytes: lim.lineBytes, maxOutputBytes: lim.outputBytes, maxResults: lim.results, maxErrors: lim.errors },
         0,
       ),
     };
-    return { ok: true, plugin, bundle, grant: decision, spec, record: grantRecord(decision, spec), identity };
+    return { ok: true, plugin, bundle, grant: decision, spec, record: { ...grantRecord(decision, spec), isolation: isolation.isolation }, identity, isolation };
   } catch (err) {
     // a bundle changed since its check, or an image that is not the pinned one, refuses like policy
     if (err instanceof SandboxViolation && (err.kind === 'bundle-changed' || err.kind === 'image-mismatch')) {
@@ -162,6 +174,15 @@ export async function preparePlugin(source: PluginSource, ctx: PrepareContext, r
     }
     throw err;
   }
+}
+
+async function runnerImage(ctx: PrepareContext, runners: Map<string, ImageInfo>, name: RunnerName): Promise<ImageInfo> {
+  let runner = runners.get(name);
+  if (!runner) {
+    runner = await requireRunnerImage(ctx.engine, { root: ctx.root }, name);
+    runners.set(name, runner);
+  }
+  return runner;
 }
 
 export interface ChainRunRequest {

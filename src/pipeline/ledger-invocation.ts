@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
 import { hostFacts } from '../policy/host-facts.js';
 import type { Notice } from '../policy/ledger-options.js';
 import { loadPolicy, type PolicyProfile } from '../policy/load-policy.js';
-import { discardedEntry, pluginRunEntry, refusedEntry, runSummaryEntry } from './audit-entry.js';
+import { discardedEntry, pluginRunEntry, refusedEntry, runSummaryEntry, sessionGrantRecord } from './audit-entry.js';
 import { pluginDirs, readCatalogue } from './catalogue.js';
 import type { RunError } from './diagnostics.js';
 import type { PreparedStep, RefusedStep } from './jsonl-run.js';
@@ -115,9 +115,11 @@ export async function invokeLedger(req: LedgerInvocationRequest): Promise<Ledger
         preparations.push(...list);
         return list;
       },
-      onStep: async (step, input) => {
+      onStep: async (step, input, session) => {
         const p = prepared.get(step.plugin.position)!;
-        await audit.append(pluginRunEntry(runId, ledger, p.identity, p.record, step.run, input));
+        // a builtin run in the trusted session is recorded under the session's confinement
+        const record = session ? sessionGrantRecord(p.record, session) : p.record;
+        await audit.append(pluginRunEntry(runId, ledger, p.identity, record, step.run, input));
       },
       onDiscard: async (plugin, containerId) => {
         const p = prepared.get(plugin.position)!;

@@ -1,12 +1,17 @@
 // Each ledger plugin line -> its installed bundle -> the same preparation a directive-file
-// run gets (policy, image, spec: src/run/chain.ts). All lines are decided before anything runs.
+// run gets (policy, image, spec: src/run/chain.ts), and where it runs: a Beancount builtin
+// as shipped may run in the trusted session when its profile says so (isolation-of.ts).
+// All lines are decided before anything runs.
 import type { Engine, ImageInfo } from '../engine/engine.js';
 import { PolicyRefusal } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { HostFacts } from '../policy/grant.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { preparePlugin, type StepPreparation } from './jsonl-run.js';
+import type { Bundle } from '../manifest/bundle.js';
+import type { Profile } from '../policy/profile-schema.js';
 import type { Catalogue } from './catalogue.js';
+import { isolationOf } from './isolation-of.js';
 import type { LoadedHead, PluginLine } from './load-ledger.js';
 
 export interface LedgerPrepareContext {
@@ -45,7 +50,9 @@ export async function preparePlugins(loaded: Pick<LoadedHead, 'plugins'>, ctx: L
       out.push(missingBundle(line, ctx));
       continue;
     }
-    out.push(await preparePlugin({ bundleDir: entry.dir, line, position }, { ...ctx, ledgerDir: ctx.ledgerDir }, runners));
+    // a ledger run has a trusted session: the profile may run Beancount's own builtins there
+    const isolate = (bundle: Bundle, profile: Profile) => isolationOf(bundle, profile, ctx.root);
+    out.push(await preparePlugin({ bundleDir: entry.dir, line, position }, { ...ctx, ledgerDir: ctx.ledgerDir, isolate }, runners));
   }
   return out;
 }

@@ -1,7 +1,9 @@
 // `sandboxctl run main.beancount`: Beancount loads the ledger in a trusted container,
-// the ledger's plugins run sandboxed one by one, Beancount validates the result in the
-// same trusted container, and only then is anything written. Plugin containers are
-// started while the loader still books, each waiting for its turn.
+// the ledger's plugins run sandboxed one by one (each in its own container, or, for a
+// Beancount builtin the profile lets run there, in the trusted session), Beancount
+// validates the result in the same trusted container, and only then is anything
+// written. Plugin containers are started while the loader still books, each waiting for
+// its turn; builtins at the head of the chain run in the session meanwhile.
 import type { Engine } from '../engine/engine.js';
 import { InternalError, SandboxctlError, SandboxViolation, StageFailedError } from '../errors.js';
 import type { Directive } from '../ledger/directive-schema.js';
@@ -14,6 +16,7 @@ import { WarmPool } from '../run/warm-start.js';
 import type { CheckedSeccomp } from '../policy/seccomp.js';
 import { ledgerError, pluginError, sandboxError, type RunError } from './diagnostics.js';
 import { executeChain, type ChainStep, type PreparedPlugin } from './execute-plugins.js';
+import type { SessionConfinement } from './audit-entry.js';
 import type { LoadedHead, LoadedLedger } from './load-ledger.js';
 import { TrustedSession, type Finalized } from './trusted-session.js';
 
@@ -36,8 +39,8 @@ export interface LedgerRunRequest {
   loaderUser?: string;
   /** Resolves each plugin line to a bundle, a grant and a container spec, or a refusal. */
   prepare: (head: LoadedHead) => Promise<Preparation[]>;
-  /** Audit hook: every plugin execution, in ledger order. */
-  onStep?: (step: ChainStep, input: readonly Directive[]) => Promise<void>;
+  /** Audit hook: every plugin execution, in ledger order; `session` is what an in-session plugin ran under. */
+  onStep?: (step: ChainStep, input: readonly Directive[], session?: SessionConfinement) => Promise<void>;
   /** Audit hook: every refusal, before anything runs. */
   onRefusal?: (p: Extract<Preparation, { ok: false }>) => Promise<void>;
   /** Audit hook: a plugin container started ahead whose turn never came (the chain stopped). */
@@ -85,6 +88,10 @@ export async function runLedger(req: LedgerRunRequest): Promise<LedgerRunResult>
       if (d.containerId) await req.onDiscard?.(byPosition.get(d.key)!, d.containerId);
     }
     await session.close();
+    for (const p of session.unclaimed()) {
+      req.logger.info({ plugin: p.name }, 'a builtin sent ahead to the trusted session: its turn never came, its result was not used');
+      await req.onDiscard?.(p, session.containerId);
+    }
   }
 }
 
@@ -114,8 +121,12 @@ async function runInSession(
   const plugins = prepared.map((p) => (p as Extract<Preparation, { ok: true }>).plugin);
   for (const p of plugins) {
     byPosition.set(p.position, p);
+    if (p.isolation === 'session') continue;
     warm.start(p.position, req.engine, runBody({ spec: p.spec, runId: req.runId, plugin: { name: p.name, version: p.version }, image: p.image }));
   }
+  // builtins at the head of the chain run in the session while the host still reads what it loaded
+  const leading = plugins.findIndex((p) => p.isolation !== 'session');
+  session.sendAhead(plugins.slice(0, leading === -1 ? plugins.length : leading));
   timings.prepareMs = Date.now() - t - timings.parseMs;
 
   const loaded = await loadedSorted(session);
@@ -134,7 +145,8 @@ async function runInSession(
     options: loaded.options,
     signal: req.signal,
     logger: req.logger,
-    onStep: req.onStep,
+    onStep: req.onStep && ((step, input) => req.onStep!(step, input, step.plugin.isolation === 'session' ? session.confinement() : undefined)),
+    runInSession: (p, input) => session.runPlugin(p, input),
     warm,
     deferRemoval,
     tail: (output): Promise<FinalizeOutcome> =>

@@ -6,8 +6,8 @@
 // removed on every path by close().
 import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import type { ContainerHandle, ContainerStreams, Engine } from '../engine/engine.js';
-import { InterruptedError, SandboxctlError, StageFailedError } from '../errors.js';
+import type { ContainerHandle, ContainerStreams, CreateContainerBody, Engine } from '../engine/engine.js';
+import { InternalError, InterruptedError, SandboxViolation, SandboxctlError, StageFailedError } from '../errors.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import type { Logger } from '../logger.js';
 import { JsonLinesWriter, parseJsonLine, splitLines, type Line } from '../protocol/framing.js';
@@ -18,7 +18,13 @@ import type { CheckedSeccomp } from '../policy/seccomp.js';
 import { LEDGER_MOUNT, stageBody } from '../stages/stage-body.js';
 import { EffectTracker, type PluginError } from '../validate/effects.js';
 import { validatePluginMessage } from '../validate/message.js';
+import { specDigest } from '../blueprint/container-blueprint.js';
+import type { PluginRun, RunReport } from '../run/run-plugin.js';
+import { emptyUsage } from '../run/usage-sampler.js';
+import type { SessionConfinement } from './audit-entry.js';
+import type { PreparedPlugin } from './execute-plugins.js';
 import { finalizeLines } from './finalize-request.js';
+import { readSessionAnswer, type SessionAnswer } from './session-answer.js';
 import { readLoader, type LoadedHead, type LoadedLedger } from './load-ledger.js';
 
 export interface TrustedSessionOptions {
@@ -52,6 +58,14 @@ interface TextMsg {
   text?: unknown;
 }
 
+/** A builtin the session is asked to run, and the answer it is awaited for. */
+interface SessionRequest {
+  plugin: PreparedPlugin;
+  /** The host list the session ran it on (known once the answers before it are read). */
+  input?: readonly Directive[];
+  answer: Promise<PluginRun>;
+}
+
 export class TrustedSession {
   /** Options and plugin lines: known as soon as the ledger is parsed. */
   readonly head: Promise<LoadedHead>;
@@ -63,12 +77,25 @@ export class TrustedSession {
   private readonly exited: Promise<number | null>;
   private readonly log: Logger;
   private closed = false;
+  /** Every directive the session can be sent by reference, by its index there (docs/protocol.md). */
+  private readonly known = new Map<Directive, number>();
+  /** The host list equal to the session's current list (what an "input":"current" run is given). */
+  private current: readonly Directive[] = [];
+  /** Requests are written in order; their answers are read in the same order. */
+  private writes: Promise<unknown> = Promise.resolve();
+  private reads: Promise<unknown>;
+  private readonly ahead = new Map<number, SessionRequest>();
+  /** Set when an in-session plugin failed: the session was stopped and answers nothing more. */
+  private broken?: Error;
+  private readonly body: CreateContainerBody;
 
   private constructor(
     private readonly o: TrustedSessionOptions,
     private readonly handle: ContainerHandle,
     private readonly streams: ContainerStreams,
+    body: CreateContainerBody,
   ) {
+    this.body = body;
     this.log = o.logger.child({ stage: 'session', containerId: handle.id.slice(0, 12) });
     streams.stderr.on('data', (b: Buffer) => this.stderr.push(b));
     for (const s of [streams.stdin, streams.stdout, streams.stderr]) (s as NodeJS.EventEmitter).on('error', () => undefined);
@@ -82,7 +109,71 @@ export class TrustedSession {
     // a load that fails before the plugin lines are known fails the head too
     this.loaded.catch(rejectHead);
     this.head.catch(() => undefined);
+    this.loaded.then((l) => {
+      l.directives.forEach((d, i) => this.known.set(d, i));
+      this.current = l.directives;
+    }, () => undefined);
+    // answers come after everything the loader sends
+    this.reads = this.loaded.then(() => undefined, () => undefined);
   }
+
+  /** What an in-session plugin runs under: the session container's own confinement. */
+  confinement(): SessionConfinement {
+    const hc = this.body.HostConfig;
+    const seccomp = hc.SecurityOpt?.find((o) => o.startsWith('seccomp='));
+    return {
+      imageId: this.o.imageId,
+      specDigest: specDigest(this.body),
+      seccompDigest: this.o.seccomp.digest,
+      runtime: hc.Runtime ?? 'runc',
+      apparmorApplied: (hc.SecurityOpt ?? []).some((o) => o.startsWith('apparmor=')),
+      memoryBytes: hc.Memory ?? this.o.memoryBytes,
+      nanoCpus: hc.NanoCpus ?? 0,
+      pids: hc.PidsLimit ?? 0,
+      ...(seccomp ? {} : { seccompDigest: 'none' }),
+    };
+  }
+
+  /**
+   * Asks the session, before the loader's directives are all in, to run these builtins one
+   * after another on what it loaded, each error-only one leaving the list as it was: they
+   * run while the host still reads and checks the loader's output. `runPlugin` then
+   * collects each answer, in order.
+   */
+  sendAhead(plugins: readonly PreparedPlugin[]): void {
+    for (const p of plugins) {
+      const input = (): readonly Directive[] => this.current;
+      this.ahead.set(p.position, this.request(p, input, { type: 'run', ...this.runHeader(p), input: 'current' }));
+    }
+  }
+
+  /** Builtins sent ahead whose turn never came (the chain stopped first); the session may have run them. */
+  unclaimed(): PreparedPlugin[] {
+    return [...this.ahead.values()].map((r) => r.plugin);
+  }
+
+  get containerId(): string {
+    return this.handle.id;
+  }
+
+  /** Runs one builtin in the session on `input` (the chain's list at its turn); answers as a container's run does. */
+  async runPlugin(p: PreparedPlugin, input: readonly Directive[]): Promise<PluginRun> {
+    const sent = this.ahead.get(p.position);
+    if (sent) {
+      this.ahead.delete(p.position);
+      const run = await sent.answer;
+      if (sent.input && !sameItems(sent.input, input)) {
+        throw new InternalError(`plugin ${p.name} ran in the trusted session on a list other than the chain's at its turn`);
+      }
+      return run;
+    }
+    // the session's current list is known once every answer before is read
+    await this.reads;
+    const header = { type: 'run', ...this.runHeader(p) };
+    if (sameItems(input, this.current)) return this.request(p, () => input, { ...header, input: 'current' }).answer;
+    return this.request(p, () => input, { ...header, count: input.length }, input).answer;
+  }
+
 
   /** Creates and starts the container; the load begins at once. */
   static async open(o: TrustedSessionOptions): Promise<TrustedSession> {
@@ -97,13 +188,15 @@ export class TrustedSession {
       timeoutMs: o.timeoutMs,
       seccomp: o.seccomp,
       apparmor: o.apparmor,
+      // a builtin run here may open a file its config names by host path (merge_meta)
+      ledgerAtHostPath: true,
     });
     o.signal?.throwIfAborted();
     const handle = await o.engine.createContainer(body);
     try {
       const streams = await handle.attach();
       await handle.start();
-      return new TrustedSession(o, handle, streams);
+      return new TrustedSession(o, handle, streams, body);
     } catch (err) {
       await handle.remove().catch(() => undefined);
       throw err;
@@ -116,9 +209,20 @@ export class TrustedSession {
    * `loadedIndex` names the directives that are the loader's own, unchanged.
    */
   async finalize(input: readonly Directive[], loadedIndex: ReadonlyMap<Directive, number>, printTo?: string): Promise<Finalized> {
+    // what in-session plugins made is known too; before any ran, that is the loader's directives
+    await this.loaded.catch(() => undefined);
+    const index = this.known.size > 0 ? this.known : loadedIndex;
+    const sending = this.enqueueWrite(() => this.send(input, index, printTo !== undefined));
+    sending.catch(() => undefined);
+    const turn = this.reads;
+    const done = turn.then(() => this.finalizeRead(input, sending, printTo));
+    this.reads = done.catch(() => undefined);
+    return done;
+  }
+
+  private finalizeRead(input: readonly Directive[], sending: Promise<void>, printTo?: string): Promise<Finalized> {
+    if (this.broken) return Promise.reject(this.stopped('the finalizer'));
     return this.phase('finalize', async () => {
-      const sending = this.send(input, loadedIndex, printTo !== undefined);
-      sending.catch(() => undefined);
       const limits = runLimits({ timeoutMs: this.o.timeoutMs, maxErrors: 1_000_000, maxLineBytes: MAX_LINE_BYTES }, input.length);
       const tracker = new EffectTracker<Directive>(
         { plugin: FINALIZER, inputCount: input.length, allowed: ['add', 'modify', 'remove'], maxResults: limits.maxResults, maxErrors: limits.maxErrors },
@@ -148,8 +252,13 @@ export class TrustedSession {
 
   private async send(input: readonly Directive[], loadedIndex: ReadonlyMap<Directive, number>, print: boolean): Promise<void> {
     await this.writer.write({ type: 'finalize', count: input.length, print, display_context: false });
+    await this.sendList(input, loadedIndex);
+  }
+
+  /** A list as references to what the session knows, the rest in full, then "end". */
+  private async sendList(input: readonly Directive[], index: ReadonlyMap<Directive, number>): Promise<void> {
     let batch = '';
-    for (const line of finalizeLines(input, loadedIndex)) {
+    for (const line of finalizeLines(input, index)) {
       batch += line;
       if (batch.length >= 64 * 1024) {
         await this.writer.writeRaw(batch);
@@ -157,6 +266,127 @@ export class TrustedSession {
       }
     }
     await this.writer.writeRaw(batch + '{"type":"end"}\n');
+  }
+
+  private runHeader(p: PreparedPlugin) {
+    if (!p.module) throw new InternalError(`plugin ${p.name} is to run in the trusted session, but names no installed module`);
+    return { name: p.name, module: p.module, config: p.line.config, error_only: p.effects.length === 0 };
+  }
+
+  private enqueueWrite(write: () => Promise<void>): Promise<void> {
+    const w = this.writes.then(() => {
+      if (this.broken) throw this.broken;
+      return write();
+    });
+    this.writes = w.catch(() => undefined);
+    return w;
+  }
+
+  /** Writes one run request and queues the reading of its answer after the answers before it. */
+  private request(p: PreparedPlugin, input: () => readonly Directive[], header: Record<string, unknown>, list?: readonly Directive[]): SessionRequest {
+    const written = this.enqueueWrite(async () => {
+      await this.writer.write(header);
+      if (list) await this.sendList(list, this.known);
+    });
+    written.catch(() => undefined);
+    const req: SessionRequest = { plugin: p, answer: undefined as unknown as Promise<PluginRun> };
+    req.answer = this.reads.then(() => {
+      req.input = input();
+      return this.readRun(p, req.input, written);
+    });
+    this.reads = req.answer.catch(() => undefined);
+    return req;
+  }
+
+  /** Reads one in-session plugin's answer, as runPlugin reports a container's run; a failure stops the session. */
+  private async readRun(p: PreparedPlugin, input: readonly Directive[], written: Promise<void>): Promise<PluginRun> {
+    const t0 = Date.now();
+    const report: RunReport = {
+      plugin: { name: p.name, version: p.version },
+      imageId: this.o.imageId,
+      containerId: this.handle.id,
+      spec: this.body,
+      exitCode: null,
+      oomKilled: false,
+      oomEvidence: [],
+      durationMs: 0,
+      usage: { ...emptyUsage(), unavailable: 'not measured: it ran in the trusted session, which had stopped' },
+      stderr: { text: '', totalBytes: 0, truncated: false },
+      stdoutBytes: 0,
+      stdinBytes: 0,
+      inputCount: input.length,
+      counts: { kept: 0, modified: 0, inserted: 0, deleted: 0, errors: 0 },
+    };
+    if (this.broken) return { ...report, ok: false, error: this.stopped(`plugin ${p.name}`) };
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const onAbort = () => void this.handle.kill('SIGKILL').catch(() => undefined);
+    this.o.signal?.addEventListener('abort', onAbort, { once: true });
+    let answer: SessionAnswer;
+    try {
+      this.o.signal?.throwIfAborted();
+      answer = await readSessionAnswer({
+        plugin: p.name,
+        input,
+        effects: p.effects,
+        limits: p.limits,
+        next: () => this.nextLine(`plugin ${p.name} in the trusted session`),
+        onStarted: () => {
+          timer = setTimeout(() => {
+            timedOut = true;
+            void this.handle.kill('SIGKILL').catch(() => undefined);
+          }, p.limits.timeoutMs);
+        },
+      });
+      await written;
+    } catch (err) {
+      const error = await this.pluginFailure(p, err, timedOut);
+      this.broken = error;
+      return { ...report, durationMs: Date.now() - t0, ok: false, error };
+    } finally {
+      clearTimeout(timer);
+      this.o.signal?.removeEventListener('abort', onAbort);
+    }
+    for (const d of answer.made) this.known.set(d, this.known.size);
+    // an error-only plugin leaves the list as it was, here as in the session
+    this.current = p.effects.length === 0 ? input : answer.output;
+    this.log.debug({ plugin: p.name, ms: answer.ms, cpuMs: answer.cpuMs, counts: answer.counts }, 'plugin ran in the trusted session');
+    return {
+      ...report,
+      durationMs: Math.round(answer.ms),
+      // its CPU is the session process's time for it; its memory is the session's, not its own
+      usage: { ...emptyUsage(), cpuNanos: Math.round(answer.cpuMs * 1e6), samples: 1, unavailable: "memory: it ran in the trusted session, whose memory it shared" },
+      stdoutBytes: answer.bytes,
+      counts: answer.counts,
+      ok: true,
+      output: answer.output,
+      errors: answer.errors,
+    };
+  }
+
+  /** What stopped an in-session plugin, as a container's run would say it; the session is stopped. */
+  private async pluginFailure(p: PreparedPlugin, err: unknown, timedOut: boolean): Promise<Error> {
+    await this.handle.kill('SIGKILL').catch(() => undefined);
+    if (this.o.signal?.aborted) return this.o.signal.reason instanceof Error ? this.o.signal.reason : new InterruptedError('SIGINT');
+    const tail = this.stderr.result().text.trimEnd().split('\n').slice(-12).join('\n');
+    const details = { plugin: p.name, isolation: 'session' };
+    if (timedOut) {
+      return new SandboxViolation('timeout', `plugin ${p.name} did not finish within its ${Math.round(p.limits.timeoutMs / 100) / 10}s timeout in the trusted session; the session was stopped`, {
+        hint: 'find why the plugin hangs, or raise resources.timeout in its plugin.yaml (within the profile ceiling)',
+        details: { ...details, timeoutMs: p.limits.timeoutMs },
+      });
+    }
+    if (err instanceof SandboxViolation) return err;
+    const exitCode = await Promise.race([this.exited, new Promise<null>((r) => setTimeout(() => r(null), KILL_WAIT_MS).unref())]);
+    const state = await this.handle.inspect().catch(() => undefined);
+    if (state?.oomKilled) {
+      return new SandboxViolation('memory', `plugin ${p.name} ran the trusted session out of memory (limit ${Math.round(this.o.memoryBytes / 1024 ** 2)} MiB)`, { cause: err, details });
+    }
+    return new SandboxViolation('crash', `plugin ${p.name} stopped the trusted session (exit ${exitCode ?? 'unknown'})` + (tail ? `:\n${tail}` : ''), { cause: err, details: { ...details, exitCode } });
+  }
+
+  private stopped(who: string): StageFailedError {
+    return new StageFailedError(`the trusted session was stopped before ${who}'s turn: ${this.broken?.message.split('\n')[0] ?? 'it failed'}`, { cause: this.broken });
   }
 
   private async receiveText(file: string): Promise<void> {
@@ -229,6 +459,13 @@ export class TrustedSession {
     if (err instanceof SandboxctlError) return err;
     return new StageFailedError(`the ${name} stage failed: ${(err as Error)?.message ?? String(err)}` + (tail ? `\n${tail}` : ''), { cause: err });
   }
+}
+
+function sameItems(a: readonly Directive[], b: readonly Directive[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function malformed(line: number, what: string): StageFailedError {

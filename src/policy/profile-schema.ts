@@ -60,6 +60,14 @@ export const profileSchema = z
         require: z.boolean().default(false).describe('refuse to run where the preferred runtime is missing'),
       })
       .prefault({}),
+    builtins: z
+      .enum(['session', 'container'])
+      .default('container')
+      .describe(
+        "where Beancount's own builtin plugins (the install's first-party bundles, unchanged) run: 'session' in the trusted " +
+          "session that loaded the ledger (still confined: read-only ledger, no network, the profile's seccomp, non-root), " +
+          "'container' each in its own container like any plugin. Any other bundle always gets its own container",
+      ),
     user: z.string().regex(USER_RE, { error: 'expected uid:gid, both non-zero (never root), such as 65532:65532' }).default('65532:65532'),
   })
   .describe('sandboxctl admin profile');

@@ -24,6 +24,8 @@ export interface StageBodyOptions {
   user?: string;
   /** Whether the host has AppArmor: the plugin profile applies to stages too. */
   apparmor: boolean;
+  /** The ledger's directory also at its own host path, where the container does not need that path. */
+  ledgerAtHostPath?: boolean;
 }
 
 export function stageGrant(o: Pick<StageBodyOptions, 'kind' | 'ledgerDir' | 'memoryBytes' | 'timeoutMs' | 'user' | 'apparmor'>): Grant {
@@ -64,6 +66,7 @@ export function stageBody(o: StageBodyOptions): CreateContainerBody {
     labels: ourLabels(o.kind, o.runId),
     command: o.cmd,
     ledgerDir: o.ledgerDir,
+    ...(o.ledgerAtHostPath ? { ledgerAtHostPath: true } : {}),
   });
   return spec.body;
 }

@@ -209,7 +209,7 @@ describe('records for each way a run ends', () => {
     expect(Object.keys(rec)).toEqual([
       'level', 'v', 'seq', 'prev', 'time', 'runId', 'event', 'actor', 'argv', 'ledger', 'plugin', 'imageId', 'profile',
       'capabilities', 'specDigest', 'seccompDigest', 'runtime', 'apparmorApplied', 'limits', 'usage', 'durationMs',
-      'outcome', 'io', 'effects', 'validationErrors', 'hash',
+      'outcome', 'io', 'effects', 'validationErrors', 'isolation', 'hash',
     ]);
     expect(rec.event).toBe(e.event);
     expect(rec.outcome).toMatchObject({ status: e.outcome.status, exitCode: e.outcome.exitCode ?? null });

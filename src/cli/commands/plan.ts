@@ -8,6 +8,8 @@ import type { Decision } from '../../policy/grant.js';
 import { hostFacts, type KnownHostFacts } from '../../policy/host-facts.js';
 import { LEDGER_MOUNT, redactEnv } from '../../blueprint/container-blueprint.js';
 import { planPlugin, type Plan } from '../../blueprint/plan-plugin.js';
+import { isolationOf } from '../../pipeline/isolation-of.js';
+import type { IsolationDecision } from '../../policy/isolation.js';
 import { pluginRepo, runnerCommand } from '../../run/plugin-image.js';
 import { safeText } from '../../safe-text.js';
 import type { Choose } from './index.js';
@@ -75,6 +77,16 @@ function renderSpec(p: Plan): string[] {
   return [`  container spec ${p.spec.digest}:`, ...JSON.stringify(shown, null, 2).split('\n').map((l) => `    ${l}`)];
 }
 
+function renderIsolation(i: IsolationDecision | null): string[] {
+  if (!i) return [];
+  if (i.isolation === 'container') return [`  isolation container: ${i.reason}`];
+  return [
+    `  isolation session: runs in ${i.reason.replace(/^the trusted session: /, 'the trusted session (')})`,
+    "    confined as the loader is: the ledger's directory read-only, no network, the admin profile's seccomp, non-root, runc; " +
+      'its effects are checked as a container\'s; the spec below is what it gets where builtins run in containers',
+  ];
+}
+
 function renderHost(h: KnownHostFacts): string {
   const f = `AppArmor ${h.facts.apparmor ? 'present' : 'absent'}, runtimes ${h.facts.runtimes.join(', ')}`;
   return h.source === 'engine' ? `host (from the engine): ${f}` : `host (ASSUMED: ${h.reason}): ${f}`;
@@ -106,7 +118,7 @@ export function registerPlan(program: Command, choose: Choose): void {
 export async function planBundles(ctx: CliContext, dirs: string[], opts: PlanOptions): Promise<CommandResult> {
         const policy = await loadPlanPolicy(ctx, opts);
         const host = await hostFacts(ctx.engine());
-        const plans: Array<{ bundle: { dir: string; name: string; digest: string; codeDigest: string }; plan: Plan }> = [];
+        const plans: Array<{ bundle: { dir: string; name: string; digest: string; codeDigest: string }; plan: Plan; isolation: IsolationDecision | null }> = [];
         for (const dir of dirs) {
           const b = await loadBundle(dir);
           const plan = planPlugin({
@@ -119,16 +131,20 @@ export async function planBundles(ctx: CliContext, dirs: string[], opts: PlanOpt
             ledgerDir: opts.ledgerDir ? path.resolve(opts.ledgerDir) : UNKNOWN_LEDGER_DIR,
             env: ctx.env,
           });
-          plans.push({ bundle: { dir: b.dir, name: b.manifest.name, digest: b.digest, codeDigest: b.codeDigest }, plan: opts.ledgerDir ? plan : withUnknownLedgerDir(plan) });
+          // where a ledger run puts it: a granted builtin as shipped may run in the trusted session
+          const granted = plan.decision.kind === 'grant' ? policy.byName.get(plan.decision.profile)?.profile : undefined;
+          const isolation = granted ? await isolationOf(b, granted, ctx.root) : null;
+          plans.push({ bundle: { dir: b.dir, name: b.manifest.name, digest: b.digest, codeDigest: b.codeDigest }, plan: opts.ledgerDir ? plan : withUnknownLedgerDir(plan), isolation });
         }
         const refused = plans.filter((p) => p.plan.decision.kind === 'refusal').length;
         const text = [
           renderHost(host),
-          ...plans.flatMap(({ bundle, plan }) => [
+          ...plans.flatMap(({ bundle, plan, isolation }) => [
             '',
             `plugin ${bundle.name} ${plan.decision.plugin.version} (${plan.decision.plugin.runtime}) from ${bundle.dir}`,
             `  bundle ${bundle.digest} (files without plugin.yaml: ${bundle.codeDigest})`,
             ...renderDecision(plan.decision),
+            ...renderIsolation(isolation),
             ...renderLedger(plan),
             ...renderSpec(plan),
           ]),
@@ -137,9 +153,11 @@ export async function planBundles(ctx: CliContext, dirs: string[], opts: PlanOpt
         ].join('\n');
         const data = {
           host,
-          plans: plans.map(({ bundle, plan }) => ({
+          plans: plans.map(({ bundle, plan, isolation }) => ({
             bundle,
             decision: plan.decision,
+            isolation: isolation?.isolation ?? null,
+            isolationReason: isolation?.reason ?? null,
             spec: plan.spec && { digest: plan.spec.digest, applied: plan.spec.applied, body: redactEnv(plan.spec.body) },
           })),
         };

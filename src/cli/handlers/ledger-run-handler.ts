@@ -102,7 +102,9 @@ async function report(result: LedgerRunResult, exitCode: number, output: string 
     ok: s.run.ok,
     durationMs: s.run.durationMs,
     counts: s.run.counts,
-    peakMemoryBytes: s.run.usage.peakMemoryBytes,
+    // in the session, memory is the session's: none of its own to report
+    peakMemoryBytes: s.plugin.isolation === 'session' ? null : s.run.usage.peakMemoryBytes,
+    isolation: s.plugin.isolation ?? 'container',
   }));
   const count = (sev: string) => result.errors.filter((e) => e.severity === sev).length;
   const summary =

@@ -2,8 +2,9 @@
 pre-plugin ops, and hand the host everything it needs to run the ledger's plugins sandboxed.
 
 With --host-dir, every filename is mapped from the ledger's mount to that host directory.
-With --session, the stage then stays up to finalize and print the chain's result
-(session.py): the ledger is decoded once per run, here.
+With --session, the stage then stays up to run Beancount's builtin plugins the admin's
+profile lets run here, and to finalize and print the chain's result (session.py): the
+ledger is decoded once per run, here.
 
 Output (JSON lines on the private stdout), in this order (options and plugins are sent
 and flushed as soon as the ledger is parsed, before booking):
@@ -112,7 +113,8 @@ def main(channel, args):
     for p in plugins['plugins']:
         p['filename'] = paths.path(p['filename'])
     # the host learns the plugin lines now, and starts their containers while booking goes on
-    channel.send({'type': 'options', 'options': paths.options(encode_options(options_map)),
+    options_json = paths.options(encode_options(options_map))
+    channel.send({'type': 'options', 'options': options_json,
                   'sandbox': sandbox, 'input_hash': loader.compute_input_hash(options_map['include'])})
     channel.send(dict(type='plugins', **plugins))
     channel.flush()
@@ -122,17 +124,18 @@ def main(channel, args):
     for err in errors:
         channel.send(paths.error(error_message(err, lambda e: by_id.get(id(e)), with_kind=True)))
     entries = paths.entries(entries)
-    encoded = [] if args.loaded_pickle else None
+    # the pickle is made from each directive's JSON, and a session judges its builtins' effects against it
+    encoded = [] if (args.loaded_pickle or args.session) else None
     for i, e in enumerate(entries):
         enc = encode_directive(e)
         channel.send({'type': 'directive', 'index': i, 'directive': enc})
         if encoded is not None:
             encoded.append(enc)
-    msg = loaded.message(encoded) if encoded is not None else None
+    msg = loaded.message(encoded) if args.loaded_pickle else None
     if msg is not None:
         # the same directives once more, as one pickle for Python plugin runners (loaded.py)
         channel.send(msg)
     channel.send({'type': 'done', 'count': len(entries), 'errors': len(errors)})
     channel.flush()
     if args.session:
-        session.serve(channel, entries, options_map, args)
+        session.serve(channel, entries, encoded, options_map, options_json)
