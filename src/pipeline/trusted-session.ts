@@ -177,20 +177,7 @@ export class TrustedSession {
 
   /** Creates and starts the container; the load begins at once. */
   static async open(o: TrustedSessionOptions): Promise<TrustedSession> {
-    const body = stageBody({
-      imageId: o.imageId,
-      cmd: ['load', '--ledger', `${LEDGER_MOUNT}/${path.basename(o.ledgerPath)}`, '--host-dir', path.dirname(o.ledgerPath), '--session'],
-      kind: 'loader',
-      runId: o.runId,
-      ledgerDir: path.dirname(o.ledgerPath),
-      user: o.user,
-      memoryBytes: o.memoryBytes,
-      timeoutMs: o.timeoutMs,
-      seccomp: o.seccomp,
-      apparmor: o.apparmor,
-      // a builtin run here may open a file its config names by host path (merge_meta)
-      ledgerAtHostPath: true,
-    });
+    const body = sessionBody(o);
     o.signal?.throwIfAborted();
     const handle = await o.engine.createContainer(body);
     try {
@@ -339,6 +326,11 @@ export class TrustedSession {
         },
       });
       await written;
+      // the host may read the answer well after the session ran the plugin: its own clock decides too
+      if (answer.ms > p.limits.timeoutMs) {
+        timedOut = true;
+        throw new Error(`the session reports ${Math.round(answer.ms)} ms`);
+      }
     } catch (err) {
       const error = await this.pluginFailure(p, err, timedOut);
       this.broken = error;
@@ -459,6 +451,27 @@ export class TrustedSession {
     if (err instanceof SandboxctlError) return err;
     return new StageFailedError(`the ${name} stage failed: ${(err as Error)?.message ?? String(err)}` + (tail ? `\n${tail}` : ''), { cause: err });
   }
+}
+
+/**
+ * The session's container: a trusted stage (src/stages/stage-body.ts) that reads the ledger's
+ * directory read-only, at /ledger and at its host path (a builtin run here may open a file its
+ * config names by host path, as merge_meta does). `cmd` replaces the runner's (tests probe it).
+ */
+export function sessionBody(o: Omit<TrustedSessionOptions, 'engine' | 'logger' | 'signal'>, cmd?: string[]): CreateContainerBody {
+  return stageBody({
+    imageId: o.imageId,
+    cmd: cmd ?? ['load', '--ledger', `${LEDGER_MOUNT}/${path.basename(o.ledgerPath)}`, '--host-dir', path.dirname(o.ledgerPath), '--session'],
+    kind: 'loader',
+    runId: o.runId,
+    ledgerDir: path.dirname(o.ledgerPath),
+    user: o.user,
+    memoryBytes: o.memoryBytes,
+    timeoutMs: o.timeoutMs,
+    seccomp: o.seccomp,
+    apparmor: o.apparmor,
+    ledgerAtHostPath: true,
+  });
 }
 
 function sameItems(a: readonly Directive[], b: readonly Directive[]): boolean {
