@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # `sandboxctl run` on a 40-year bean-example ledger (about 29k directives) with five builtin
 # plugins, against Beancount 2.3.5 in-process (`bean-check`, pickle cache off) with the
-# same plugin lines. Prints the median wall time of each and the ratio (target <= 1.5x).
+# same plugin lines. Prints the median wall time of each and the ratio to bean-check, with
+# the target of each isolation level: standard (builtins in the trusted session) <= 1.2x,
+# standard-isolated (each builtin in its own container, runc) <= 1.5x, strict (each in its
+# own gVisor container) <= 2.0x. Then the quickstart ledger under strict, whole command,
+# against an absolute target of 3 s.
 #
 # Usage: bench/ledger-vs-beancount.sh
 #   RUNS=5        timed runs of each command (after one untimed warm-up)
 #   SEED=1        bean-example seed; BEGIN/END the ledger's dates (1985-01-01, 2025-01-01)
-#   PROFILES="strict standard"   a sandboxctl run is timed under each profile
+#   PROFILES="standard standard-isolated strict"   a sandboxctl run is timed under each profile
 #   FORMATS="beancount"          sandboxctl's output formats timed (beancount, jsonl)
+#   QUICKSTART=1                 also time examples/quickstart under strict (0: skip)
 # Needs: the engine, `npm run build` and the images (`node bin/sandboxctl.js images build`);
 # bean-example and bean-check on the host (the baseline), which it installs itself when
 # missing (scripts/host-beancount.sh: Debian's python3-beancount and beancount, as root).
@@ -19,10 +24,25 @@ RUNS=${RUNS:-5}
 SEED=${SEED:-1}
 BEGIN=${BEGIN:-1985-01-01}
 END=${END:-2025-01-01}
-PROFILES=${PROFILES:-strict standard}
+PROFILES=${PROFILES:-standard standard-isolated strict}
 FORMATS=${FORMATS:-beancount}
+QUICKSTART=${QUICKSTART:-1}
 PLUGINS=(implicit_prices check_commodity unique_prices noduplicates coherent_cost)
-TARGET=1.5
+# the target ratio to bean-check of each isolation level (by the profile that gives it)
+target_for() {
+  case $1 in
+    standard | permissive) echo 1.2 ;;   # builtins in the trusted session
+    strict) echo 2.0 ;;                   # each builtin in its own gVisor container
+    *) echo 1.5 ;;                        # each builtin in its own runc container
+  esac
+}
+level_of() {
+  case $1 in
+    standard | permissive) echo "builtins in the session" ;;
+    strict) echo "builtins in gVisor containers" ;;
+    *) echo "builtins in runc containers" ;;
+  esac
+}
 
 if ! command -v bean-example >/dev/null || ! command -v bean-check >/dev/null; then
   echo "bean-example or bean-check is missing: installing Beancount on the host (scripts/host-beancount.sh)" >&2
@@ -52,7 +72,7 @@ sbx() { # profile format -> the command line timed (the output file is replaced 
 
 # one untimed run of each: they must succeed, and agree on the number of errors
 bean_errors=$(bean-check "$ledger" 2>&1 | grep -c '^/' || true)
-names=("bean-check") cmds=("bean-check $ledger")
+names=("bean-check") cmds=("bean-check $ledger") targets=("")
 for prof in $PROFILES; do
   if ! node bin/sandboxctl.js run "$ledger" --profile "$prof" --format jsonl -o "$work/check-$prof.jsonl" --json >"$work/report-$prof.json" 2>"$work/stderr-$prof.log"; then
     echo "error: sandboxctl run failed under profile $prof:" >&2; tail -c 2000 "$work/report-$prof.json" >&2; tail -5 "$work/stderr-$prof.log" >&2; exit 1
@@ -61,8 +81,18 @@ for prof in $PROFILES; do
   if [ "$errors" != "$bean_errors" ]; then
     echo "error: sandboxctl reported $errors error(s) under profile $prof, bean-check $bean_errors" >&2; exit 1
   fi
-  for fmt in $FORMATS; do names+=("sandboxctl run, profile $prof, $fmt output") cmds+=("$(sbx "$prof" "$fmt")"); done
+  # every isolation level gives the same ledger
+  first_prof=${first_prof:-$prof}
+  if ! cmp -s "$work/check-$first_prof.jsonl" "$work/check-$prof.jsonl"; then
+    echo "error: the ledgers sandboxctl wrote under profiles $first_prof and $prof differ" >&2; exit 1
+  fi
+  for fmt in $FORMATS; do names+=("sandboxctl run, profile $prof ($(level_of "$prof")), $fmt output") cmds+=("$(sbx "$prof" "$fmt")") targets+=("$(target_for "$prof")"); done
 done
+qs_cmd="node $ROOT/bin/sandboxctl.js run $ROOT/examples/quickstart/main.beancount --plugins-dir $ROOT/examples/quickstart/plugins --profile strict -o $work/quickstart.beancount"
+if [ "$QUICKSTART" = 1 ]; then
+  bash -c "$qs_cmd" >/dev/null 2>"$work/stderr-quickstart.log" || { echo "error: the quickstart ledger failed under strict:" >&2; tail -5 "$work/stderr-quickstart.log" >&2; exit 1; }
+  names+=("quickstart ledger (17 directives), profile strict, whole command") cmds+=("$qs_cmd") targets+=("3s")
+fi
 echo "ledger: bean-example -s $SEED, $BEGIN to $END: $(wc -l <"$ledger") lines, $count_in directives loaded, $count_out after the plugins; $bean_errors error(s)"
 echo "plugins: ${PLUGINS[*]}"
 echo "host: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $RUNS runs each after a warm-up; medians"
@@ -93,8 +123,15 @@ else
 fi
 
 base=$(awk -F'\t' '$2 == "bean-check" { print $1 }' "$medians")
-awk -F'\t' -v base="$base" -v target="$TARGET" '
-  { printf "  %-50s median %7.2f s", $2, $1; if ($2 != "bean-check") printf "   ratio %.2fx (target <= %sx)", $1 / base, target; printf "\n" }' "$medians"
+for i in "${!names[@]}"; do
+  m=$(awk -F'\t' -v n="${names[$i]}" '$2 == n { print $1 }' "$medians")
+  t=${targets[$i]}
+  awk -v m="$m" -v base="$base" -v name="${names[$i]}" -v t="$t" 'BEGIN {
+    printf "  %-78s median %7.2f s", name, m
+    if (t ~ /s$/) { lim = substr(t, 1, length(t) - 1); printf "   (target < %s s: %s)", lim, (m < lim ? "met" : "NOT met") }
+    else if (t != "") printf "   ratio %.2fx (target <= %sx: %s)", m / base, t, (m / base <= t ? "met" : "NOT met")
+    printf "\n" }'
+done
 
 # CPU: one more run of each command, counting the CPU the whole machine used meanwhile
 # (/proc/stat: user, nice, system, irq, softirq, steal), so the engine's and the containers'
@@ -106,9 +143,9 @@ busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/sta
 echo "CPU of one more run of each (whole machine, $cores cores; the load average above adds noise):"
 for i in "${!cmds[@]}"; do
   b0=$(busy); bash -c "${cmds[$i]}" >/dev/null 2>&1; b1=$(busy)
-  awk -v t="$((b1 - b0))" -v hz="$hz" -v n="$cores" -v base="$base" -v name="${names[$i]}" -v target="$TARGET" 'BEGIN {
+  awk -v t="$((b1 - b0))" -v hz="$hz" -v n="$cores" -v base="$base" -v name="${names[$i]}" -v target="${targets[$i]}" 'BEGIN {
     cpu = t / hz; floor = cpu / n
-    printf "  %-50s %6.2f s of CPU", name, cpu
-    if (name != "bean-check") printf ", so at least %.2f s of wall on %d cores: %.2fx bean-check at best (target <= %sx)", floor, n, floor / base, target
+    printf "  %-78s %6.2f s of CPU", name, cpu
+    if (target != "" && target !~ /s$/) printf ", so at least %.2f s of wall on %d cores: %.2fx bean-check at best (target <= %sx)", floor, n, floor / base, target
     printf "\n" }'
 done

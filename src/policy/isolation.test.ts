@@ -6,6 +6,7 @@ import { manifestSchema, type ManifestInput } from '../manifest/schema.js';
 import { ROOT } from '../../test/fixtures/policy-fixtures.js';
 import { FIRST_PARTY_BUNDLES } from './first-party-bundles.js';
 import { decideIsolation, recognizeBuiltin, type BundleFacts } from './isolation.js';
+import { chooseProfile, looserThan } from './ledger-options.js';
 import { loadProfile, profileLocations } from './load-profile.js';
 import { profileSchema } from './profile-schema.js';
 
@@ -59,6 +60,18 @@ describe('profiles', () => {
     const got: Record<string, string> = {};
     for (const name of ['strict', 'standard', 'standard-isolated', 'permissive']) got[name] = (await loadProfile(name, where)).profile.builtins;
     expect(got).toEqual({ strict: 'container', standard: 'session', 'standard-isolated': 'container', permissive: 'session' });
+  });
+});
+
+describe('a ledger choosing its profile', () => {
+  it('cannot move builtins into the session when the admin keeps them in containers', async () => {
+    const where = profileLocations(ROOT, {});
+    const isolated = (await loadProfile('standard-isolated', where)).profile;
+    const standard = (await loadProfile('standard', where)).profile;
+    // even at an equal rank: the field itself is compared
+    expect(looserThan({ ...standard, rank: isolated.rank }, isolated)).toEqual(['builtins session (admin: container)']);
+    expect(looserThan(isolated, standard)).toEqual([]);
+    expect(chooseProfile(isolated, { sandbox: 'standard' }, standard).profile.name).toBe('standard-isolated');
   });
 });
 

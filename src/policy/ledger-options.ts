@@ -92,6 +92,7 @@ export function looserThan(candidate: Profile, ceiling: Profile): string[] {
   if (rankOrder(aa, candidate.apparmor) > rankOrder(aa, ceiling.apparmor)) out.push(`apparmor ${candidate.apparmor} (admin: ${ceiling.apparmor})`);
   if (ceiling.runtime.prefer === 'runsc' && candidate.runtime.prefer !== 'runsc') out.push('runtime.prefer runc (admin prefers runsc)');
   if (ceiling.runtime.require && !candidate.runtime.require) out.push('runtime.require false');
+  if (candidate.builtins === 'session' && ceiling.builtins === 'container') out.push('builtins session (admin: container)');
   return out;
 }
 

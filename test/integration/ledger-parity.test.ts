@@ -1,8 +1,9 @@
 // Same result as Beancount: `sandboxctl run LEDGER` (every plugin sandboxed) gives the same
 // directives and the same errors, in the same order, as Beancount 2.3.5 running the same
 // ledger in-process (test/reference/in_process.py, run in the Python runner image so the host
-// needs no Beancount). Ledgers: a bean-example
-// ledger with each builtin plugin, the ledgers of Beancount's own plugin tests, and chains.
+// needs no Beancount), with the builtins in their own containers and in the trusted session.
+// Ledgers: a bean-example ledger with each builtin plugin, the ledgers of Beancount's own
+// plugin tests, and chains.
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -69,10 +70,32 @@ const KNOWN_GAPS: Record<string, string> = {};
 // The default profile (strict) gives plugins no ledger files; merge_meta reads one.
 const NEEDS_LEDGER_READ = /^\s*plugin\s+"beancount\.plugins\.merge_meta"/m;
 
-/** Runs both sides and fails with where they first differ. */
+// Each case runs at each isolation level of Beancount's builtins: each in its own container
+// (strict, or standard-isolated where the ledger must be read) and in the trusted session
+// (standard). SANDBOXCTL_PARITY_ISOLATION=container or =session runs one level only.
+type Level = 'container' | 'session';
+const LEVELS = (process.env.SANDBOXCTL_PARITY_ISOLATION ?? 'container,session').split(',').filter(Boolean) as Level[];
+function levelArgs(level: Level, needsRead: boolean): string[] {
+  if (level === 'session') return ['--profile', 'standard'];
+  return needsRead ? ['--profile', 'standard-isolated'] : [];
+}
+
+/** Runs both sides (the sandboxed one at each isolation level) and fails with where they first differ. */
 async function compare(id: string, ledger: string, reference?: Outcome): Promise<{ sandboxed: SandboxedOutcome; reference: Outcome }> {
-  const args = NEEDS_LEDGER_READ.test(await readFile(ledger, 'utf8')) ? ['--profile', 'standard'] : [];
-  const [sandboxed, ref] = await Promise.all([limited(() => runSandboxed(ledger, { args, env: { SANDBOXCTL_AUDIT_LOG: auditLog } })), reference ?? inProcess(ledger)]);
+  const needsRead = NEEDS_LEDGER_READ.test(await readFile(ledger, 'utf8'));
+  const ref = reference ?? (await inProcess(ledger));
+  let last: SandboxedOutcome | undefined;
+  for (const level of LEVELS) last = await compareAt(level, levelArgs(level, needsRead), id, ledger, ref);
+  return { sandboxed: last!, reference: ref };
+}
+
+async function compareAt(level: Level, args: string[], id: string, ledger: string, ref: Outcome): Promise<SandboxedOutcome> {
+  const sandboxed = await limited(() => runSandboxed(ledger, { args, env: { SANDBOXCTL_AUDIT_LOG: auditLog } }));
+  // the level asked for is the level the builtins got
+  for (const p of sandboxed.report.plugins as Array<{ name: string; isolation?: string }>) {
+    if (p.name.startsWith('beancount.plugins.')) expect([id, p.name, p.isolation]).toEqual([id, p.name, level]);
+  }
+  id = `${id} [${level}]`;
   timings.push({ id, ms: sandboxed.ms, directives: sandboxed.directives.length, errors: sandboxed.errors.length });
   expect(ref.directives.length + ref.errors.length, 'in-process Beancount gave neither directives nor errors: nothing to compare').toBeGreaterThan(0);
   const diff = compareOutcomes(sandboxed, ref);
@@ -80,7 +103,7 @@ async function compare(id: string, ledger: string, reference?: Outcome): Promise
   // the report agrees with itself: errors mean exit 1, none mean exit 0
   expect(sandboxed.cli.code, sandboxed.cli.stderr.slice(-2000)).toBe(ref.errors.length ? 1 : 0);
   expect(sandboxed.report.ok).toBe(ref.errors.length === 0);
-  return { sandboxed, reference: ref };
+  return sandboxed;
 }
 
 /** The same ledger without its plugins, with filenames made comparable. */
