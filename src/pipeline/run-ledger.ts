@@ -62,6 +62,9 @@ export interface LedgerRunResult {
 }
 
 export async function runLedger(req: LedgerRunRequest): Promise<LedgerRunResult> {
+  // where a whole command's time goes: the process before this, the session's container start
+  const before = { processMs: Math.round(performance.now()), openMs: 0 };
+  const opening = Date.now();
   const session = await TrustedSession.open({
     engine: req.engine,
     runId: req.runId,
@@ -75,11 +78,16 @@ export async function runLedger(req: LedgerRunRequest): Promise<LedgerRunResult>
     apparmor: req.apparmor,
     user: req.loaderUser,
   });
+  before.openMs = Date.now() - opening;
   const warm = new WarmPool<number>(req.logger);
   const byPosition = new Map<number, PreparedPlugin>();
   const removals: Array<Promise<void>> = [];
+  const closing = { at: 0 };
   try {
-    return await runInSession(req, session, warm, byPosition, (r) => removals.push(r));
+    const result = await runInSession(req, session, warm, byPosition, (r) => removals.push(r));
+    result.timings = { beforeMs: before.processMs, openMs: before.openMs, ...result.timings };
+    closing.at = Date.now();
+    return result;
   } finally {
     // each plugin's container is removed while the next one runs; none outlives the run
     await Promise.all(removals);
@@ -92,6 +100,7 @@ export async function runLedger(req: LedgerRunRequest): Promise<LedgerRunResult>
       req.logger.info({ plugin: p.name }, 'a builtin sent ahead to the trusted session: its turn never came, its result was not used');
       await req.onDiscard?.(p, session.containerId);
     }
+    if (closing.at) req.logger.debug({ ms: Date.now() - closing.at }, 'containers removed and the session closed');
   }
 }
 
