@@ -7,7 +7,7 @@
 //   RUNS=5 WARMUP=1 PROFILE=strict LEDGER=examples/quickstart/main.beancount
 //   PLUGINS_DIR=examples/quickstart/plugins
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -110,7 +110,7 @@ export class TrustedSession {
     this.loaded.catch(rejectHead);
     this.head.catch(() => undefined);
     this.loaded.then((l) => {
-      l.directives.forEach((d, i) => this.known.set(d, i));
+      for (const [i, d] of l.directives.entries()) this.known.set(d, i);
       this.current = l.directives;
     }, () => undefined);
     // answers come after everything the loader sends
