@@ -6,7 +6,7 @@
 import type { CreateContainerBody, Engine } from '../engine/engine.js';
 import { InternalError } from '../errors.js';
 import type { Directive } from '../ledger/directive-schema.js';
-import { sortEntries } from '../ledger/sort.js';
+import { isSorted, sortEntries } from '../ledger/sort.js';
 import type { Logger } from '../logger.js';
 import { runPlugin, type PluginRun } from '../run/run-plugin.js';
 import type { RunLimits } from '../run/run-limits.js';
@@ -127,7 +127,8 @@ export async function executeChain<T = undefined>(req: ChainRequest | ChainReque
         return { steps, errors, failed: step };
       }
       for (const e of step.run.errors) errors.push({ ...e, plugin: step.plugin.name, input });
-      if (step.plugin.effects.length > 0) current = sortEntries(step.run.output);
+      // an output already in Beancount's order is kept as is: its digest and encoding are made once
+      if (step.plugin.effects.length > 0) current = isSorted(step.run.output) ? step.run.output : sortEntries(step.run.output);
     }
     i += group.length;
   }
