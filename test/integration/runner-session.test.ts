@@ -85,9 +85,47 @@ describe('python runner: the loader as a session', () => {
     expect(printed).toContain('2020-01-03 balance Assets:Cash');
   });
 
+  it('runs builtins asked for, answers each as its container would, and knows what they made by index', async () => {
+    const n = directives().length;
+    const run1 = { type: 'run', name: 'beancount.plugins.auto_accounts', module: 'beancount.plugins.auto_accounts', config: null, error_only: false, input: 'current' };
+    // an error-only builtin on a list sent by the host: all by reference, the Open auto_accounts made included
+    const run2 = { type: 'run', name: 'beancount.plugins.check_commodity', module: 'beancount.plugins.check_commodity', config: null, error_only: true, count: n + 1 };
+    const refs = [{ type: 'refs', index: 0, from: 0, count: 2 }, { type: 'refs', index: 2, from: n, count: 1 }, { type: 'refs', index: 3, from: 2, count: n - 2 }, { type: 'end' }];
+    const fin = [{ type: 'finalize', count: n + 1, print: false, display_context: false }, ...refs];
+    const input = [run1, run2, ...refs, ...fin].map((m) => JSON.stringify(m)).join('\n') + '\n';
+    const res = await run({ cmd: SESSION, input });
+    expect(res.exitCode, res.stderr).toBe(0);
+    const after = jsonLines(res.stdout).slice(loaded.length);
+    // auto_accounts: started, then its plugin answer, then finished
+    expect(after[0]).toEqual({ type: 'started' });
+    const end1 = after.findIndex((m) => m.type === 'finished');
+    const answer1 = after.slice(1, end1).map((m) => PluginMessageSchema.parse(m));
+    const inserted = answer1.filter((m) => m.type === 'insert') as Msg[];
+    expect(inserted.map((m) => [m.directive.type, m.directive.account])).toEqual([['Open', 'Expenses:Unopened']]);
+    expect(answer1.at(-1)).toMatchObject({ type: 'done', counts: { kept: n, inserted: 1, modified: 0, deleted: 0 } });
+    expect(after[end1]).toMatchObject({ type: 'finished', ms: expect.any(Number), cpu_ms: expect.any(Number) });
+    // check_commodity keeps all n + 1 it was sent (and reports the commodity nobody declared)
+    const second = after.slice(end1 + 1);
+    expect(second[0]).toEqual({ type: 'started' });
+    const end2 = second.findIndex((m) => m.type === 'finished');
+    expect(second.slice(1, end2).find((m) => m.type === 'done')).toMatchObject({ counts: { kept: n + 1 } });
+    // finalize sees the Open by reference: no error about an account never opened
+    const finAnswer = second.slice(end2 + 1).map((m) => PluginMessageSchema.parse(m)) as Msg[];
+    expect(finAnswer.at(-1)).toMatchObject({ type: 'done' });
+    expect(finAnswer.filter((m) => m.type === 'error').map((e) => e.kind)).toEqual(['BalanceError']);
+  });
+
+  it('runs only Beancount builtins: another module is a protocol error, exit 3', async () => {
+    const req = { type: 'run', name: 'os', module: 'os', config: null, error_only: true, input: 'current' };
+    const res = await run({ cmd: SESSION, input: JSON.stringify(req) + '\n' });
+    expect(res.exitCode).toBe(3);
+    expect(res.stderr).toContain("'os' is not a Beancount builtin plugin module");
+    expect(jsonLines(res.stdout).slice(loaded.length)).toEqual([]);
+  });
+
   it.each([
-    ['past the end of what it loaded', (n: number) => ({ type: 'refs', index: 0, from: n - 1, count: 2 }), 2, (n: number) => `refs ${n - 1}+2 are not loaded directives`],
-    ['of no directives', () => ({ type: 'refs', index: 0, from: 0, count: 0 }), 1, () => 'refs 0+0 are not loaded directives'],
+    ['past the end of what it loaded', (n: number) => ({ type: 'refs', index: 0, from: n - 1, count: 2 }), 2, (n: number) => `refs ${n - 1}+2 are not known directives`],
+    ['of no directives', () => ({ type: 'refs', index: 0, from: 0, count: 0 }), 1, () => 'refs 0+0 are not known directives'],
     ['beyond the count announced', () => ({ type: 'refs', index: 0, from: 0, count: 2 }), 1, () => 'more than the 1 directives announced'],
   ])('refuses references %s, with exit 3', async (_what, line, count, message) => {
     const n = directives().length;
