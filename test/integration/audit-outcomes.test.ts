@@ -449,7 +449,8 @@ describe('sandboxctl run LEDGER: every ending leaves exactly its audit records',
   });
 
   it('a crash before a later plugin\'s turn: that plugin\'s container, started ahead, is discarded, recorded and removed', async () => {
-    const { ledger, args } = ledgerArgs('crash-then-builtin');
+    // standard-isolated: the builtin gets a container of its own (under standard it would run in the session)
+    const { ledger, args } = ledgerArgs('crash-then-builtin', 'standard-isolated');
     const r = await sandboxctl(args);
     expect(r.code, r.stderr).toBe(4);
     expectSequence(r, [
@@ -462,8 +463,8 @@ describe('sandboxctl run LEDGER: every ending leaves exactly its audit records',
     const builtin = path.join(ROOT, 'plugins', 'beancount.plugins.implicit_prices');
     const bundle = await loadBundle(builtin);
     expect(d!.plugin).toEqual({ name: 'beancount.plugins.implicit_prices', version: bundle.manifest.version, bundleHash: bundle.digest });
-    const plan = await planOf(builtin, 'standard', [], LEDGERS);
-    expect(d!.profile).toBe('standard');
+    const plan = await planOf(builtin, 'standard-isolated', [], LEDGERS);
+    expect(d!.profile).toBe('standard-isolated');
     expect(d!.runtime).toBe(plan.decision.ociRuntime);
     expect(d!.specDigest).toMatch(SHA256);
     expect(d!.outcome.message).toMatch(/started ahead .* removed unused/);
@@ -471,7 +472,7 @@ describe('sandboxctl run LEDGER: every ending leaves exactly its audit records',
     // the engine did create it (so it was really started ahead) and it is gone
     const created = (await containersCreatedBy(r.pid, r.t0, r.t1)).map((c) => c[Labels.plugin]);
     expect(created).toEqual(expect.arrayContaining(['test.crash', 'beancount.plugins.implicit_prices']));
-    expectSummary(s!, 'standard', LEDGER_DIRECTIVES);
+    expectSummary(s!, 'standard-isolated', LEDGER_DIRECTIVES);
     await expectIntact(r);
     await expectNoContainersOf(s!.runId);
   });
