@@ -155,7 +155,7 @@ describe('a third-party bundle always gets its own container', () => {
     const strict = await runCli(['plugin', 'inspect', 'beancount.plugins.noduplicates', '--profile', 'strict']);
     expect(strict.stdout).toMatch(/isolation container: its own container: profile strict runs builtins each in its own container/);
     const standard = await runCli(['plugin', 'inspect', 'beancount.plugins.noduplicates', '--profile', 'standard']);
-    expect(standard.stdout).toMatch(/isolation session: runs in the trusted session/);
+    expect(standard.stdout).toMatch(/isolation session: the trusted session: a Beancount builtin as shipped, and profile standard runs builtins there/);
   });
 });
 

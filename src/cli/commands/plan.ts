@@ -79,12 +79,14 @@ function renderSpec(p: Plan): string[] {
 
 function renderIsolation(i: IsolationDecision | null): string[] {
   if (!i) return [];
-  if (i.isolation === 'container') return [`  isolation container: ${i.reason}`];
-  return [
-    `  isolation session: runs in ${i.reason.replace(/^the trusted session: /, 'the trusted session (')})`,
-    "    confined as the loader is: the ledger's directory read-only, no network, the admin profile's seccomp, non-root, runc; " +
-      'its effects are checked as a container\'s; the spec below is what it gets where builtins run in containers',
-  ];
+  const out = [`  isolation ${i.isolation}: ${i.reason}`];
+  if (i.isolation === 'session') {
+    out.push(
+      "    confined as the loader is: the ledger's directory read-only, no network, the admin profile's seccomp, non-root, runc; " +
+        "its effects are checked as a container's; the spec below is what it gets where builtins run in containers",
+    );
+  }
+  return out;
 }
 
 function renderHost(h: KnownHostFacts): string {
