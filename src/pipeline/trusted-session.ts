@@ -120,7 +120,6 @@ export class TrustedSession {
   /** What an in-session plugin runs under: the session container's own confinement. */
   confinement(): SessionConfinement {
     const hc = this.body.HostConfig;
-    const seccomp = hc.SecurityOpt?.find((o) => o.startsWith('seccomp='));
     return {
       imageId: this.o.imageId,
       specDigest: specDigest(this.body),
@@ -130,7 +129,6 @@ export class TrustedSession {
       memoryBytes: hc.Memory ?? this.o.memoryBytes,
       nanoCpus: hc.NanoCpus ?? 0,
       pids: hc.PidsLimit ?? 0,
-      ...(seccomp ? {} : { seccompDigest: 'none' }),
     };
   }
 
