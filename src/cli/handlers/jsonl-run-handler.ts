@@ -13,7 +13,8 @@ import { preparePlugin, runPluginChain, type ChainRunResult, type StepPreparatio
 import { readDirectivesFile } from '../../run/jsonl-input.js';
 import { stageDirectivesFile, writeDirectivesStream, type StagedFile } from '../../run/jsonl-output.js';
 import type { CliContext, CommandResult } from '../command-context.js';
-import { auditRunFailure, pingOrAudit, sha256File } from './run-handler-common.js';
+import { sha256File } from '../../pipeline/file-digest.js';
+import { auditRunFailure, pingOrAudit } from '../../pipeline/run-end-audit.js';
 import { safeText } from '../../safe-text.js';
 
 export interface RunJsonlOptions {

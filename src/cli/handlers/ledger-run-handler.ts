@@ -12,7 +12,7 @@ import { invokeLedger } from '../../pipeline/ledger-invocation.js';
 import { ledgerReader } from '../../pipeline/ledger-reader.js';
 import type { LedgerRunResult } from '../../pipeline/run-ledger.js';
 import type { CliContext, CommandResult, StdoutResults } from '../command-context.js';
-import { sha256File } from './run-handler-common.js';
+import { sha256File } from '../../pipeline/file-digest.js';
 
 export interface RunLedgerOptions {
   ledger: string;
