@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import { runPlugin, type PluginRun } from '../run/run-plugin.js';
 import type { RunLimits } from '../run/run-limits.js';
 import type { WarmPool } from '../run/warm-start.js';
+import type { LoadedInput } from '../run/loaded-input.js';
 import type { Effect, PluginError } from '../validate/effects.js';
 import type { Isolation } from '../policy/isolation.js';
 import type { PluginLine } from './load-ledger.js';
@@ -21,7 +22,8 @@ export interface PreparedPlugin {
   line: PluginLine;
   name: string;
   version: string | null;
-  image: { id: string; ref: string };
+  /** `runnerId`: the runner image its image was built on (python and node bundles). */
+  image: { id: string; ref: string; runnerId?: string };
   spec: CreateContainerBody;
   effects: Effect[];
   limits: RunLimits;
@@ -65,6 +67,8 @@ export interface ChainRequest {
   deferRemoval?: (removal: Promise<void>) => void;
   /** Runs a plugin whose isolation is 'session' in the trusted session (a ledger run's). */
   runInSession?: (plugin: PreparedPlugin, input: readonly Directive[]) => Promise<PluginRun>;
+  /** The loader's pickle, for a plugin whose container reads it (src/run/loaded-input.ts); none: JSON. */
+  loadedInput?: (plugin: PreparedPlugin) => LoadedInput | undefined;
 }
 
 export interface ChainRequestWithTail<T> extends ChainRequest {
@@ -98,6 +102,7 @@ export async function executeChain<T = undefined>(req: ChainRequest | ChainReque
       config: p.line.config,
       options: req.options,
       input,
+      ...(req.loadedInput?.(p) ? { loaded: req.loadedInput(p) } : {}),
       effects: p.effects,
       limits: p.limits,
       signal: req.signal,

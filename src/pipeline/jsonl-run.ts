@@ -138,6 +138,8 @@ export async function preparePlugin(source: PluginSource, ctx: PrepareContext, r
     const granted = ctx.policy.byName.get(first.profile)?.profile;
     const isolation: IsolationDecision = ctx.isolate && granted ? await ctx.isolate(bundle, granted) : { isolation: 'container', reason: 'its own container' };
     let image: PluginImage;
+    // a bundle's image built on a runner: a Python one may read the loader's pickle
+    let runnerId: string | undefined;
     if (isolation.isolation === 'session') {
       // it runs in the trusted session, from the runner image that the session runs
       const runner = await runnerImage(ctx, runners, 'python');
@@ -147,6 +149,7 @@ export async function preparePlugin(source: PluginSource, ctx: PrepareContext, r
     } else {
       const runner = await runnerImage(ctx, runners, m.runtime as RunnerName);
       image = await ensurePluginImage({ engine: ctx.engine, bundle, runner, logger: ctx.logger });
+      runnerId = runner.id;
     }
     const { decision, spec } = plan(image.id);
     if (decision.kind === 'refusal' || !spec) throw new InternalError(`the plan for ${m.name} changed between two identical calls`);
@@ -156,7 +159,7 @@ export async function preparePlugin(source: PluginSource, ctx: PrepareContext, r
       line: source.line,
       name: m.name,
       version: m.version,
-      image: { id: image.id, ref: image.ref },
+      image: { id: image.id, ref: image.ref, ...(runnerId ? { runnerId } : {}) },
       spec: spec.body,
       isolation: isolation.isolation,
       ...(m.module !== undefined ? { module: m.module } : {}),

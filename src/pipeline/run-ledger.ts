@@ -13,6 +13,8 @@ import type { StepPreparation } from './jsonl-run.js';
 import { defaultMaxResults } from '../run/run-limits.js';
 import { runBody } from '../run/run-plugin.js';
 import { WarmPool } from '../run/warm-start.js';
+import { readsLoaderPickle, type LoadedInput } from '../run/loaded-input.js';
+import { RUNNER_ID_LABEL } from '../run/plugin-image.js';
 import type { CheckedSeccomp } from '../policy/seccomp.js';
 import { ledgerError, pluginError, sandboxError, type RunError } from './diagnostics.js';
 import { executeChain, type ChainStep, type PreparedPlugin } from './execute-plugins.js';
@@ -122,6 +124,7 @@ async function runInSession(
   const prepared = await req.prepare(head);
   const refused = prepared.filter((p): p is Extract<Preparation, { ok: false }> => !p.ok);
   if (refused.length > 0) {
+    session.chooseLoad({ pickle: false });
     const loaded = await loadedSorted(session);
     for (const r of refused) await req.onRefusal?.(r);
     const errors: RunError[] = [...loaded.errors.map(ledgerError), ...refused.map((r) => sandboxError(r.error, r.line.name, r.line))];
@@ -133,6 +136,9 @@ async function runInSession(
     if (p.isolation === 'session') continue;
     warm.start(p.position, req.engine, runBody({ spec: p.spec, runId: req.runId, plugin: { name: p.name, version: p.version }, image: p.image }));
   }
+  // the loader pickles what it loaded only for Python plugin containers made from its own image
+  const readsPickle = (p: PreparedPlugin) => p.isolation !== 'session' && p.image.runnerId !== undefined && readsLoaderPickle({ id: p.image.id, labels: { [RUNNER_ID_LABEL]: p.image.runnerId } }, req.runner.id);
+  session.chooseLoad({ pickle: plugins.some(readsPickle) });
   // builtins at the head of the chain run in the session while the host still reads what it loaded
   const leading = plugins.findIndex((p) => p.isolation !== 'session');
   session.sendAhead(plugins.slice(0, leading === -1 ? plugins.length : leading));
@@ -143,6 +149,7 @@ async function runInSession(
   // a results cap in proportion to this ledger, within each grant's
   for (const p of plugins) p.limits = { ...p.limits, maxResults: Math.min(p.limits.maxResults, defaultMaxResults(loaded.directives.length)) };
   const errors: RunError[] = loaded.errors.map(ledgerError);
+  const pickle: LoadedInput | undefined = loaded.pickled ? { line: loaded.pickled.line, index: loaded.loaderIndex } : undefined;
 
   // 3. the chain: each plugin in its own container, seeing the previous one's output;
   // 4. Beancount's post-plugin ops and validation on the result, started as soon as it is known
@@ -156,6 +163,7 @@ async function runInSession(
     logger: req.logger,
     onStep: req.onStep && ((step, input) => req.onStep!(step, input, step.plugin.isolation === 'session' ? session.confinement() : undefined)),
     runInSession: (p, input) => session.runPlugin(p, input),
+    loadedInput: (p) => (pickle && readsPickle(p) ? pickle : undefined),
     warm,
     deferRemoval,
     tail: (output): Promise<FinalizeOutcome> =>

@@ -133,6 +133,16 @@ export class TrustedSession {
   }
 
   /**
+   * Tells the session, once every plugin line is decided, whether to send its directives once
+   * more as a pickle for Python plugin containers (docs/protocol.md, "Input encodings"). It
+   * sends "done" only after this: call it exactly once, before any plugin request.
+   */
+  chooseLoad(choice: { pickle: boolean }): void {
+    const w = this.enqueueWrite(() => this.writer.write({ type: 'load', pickle: choice.pickle }));
+    w.catch(() => undefined);
+  }
+
+  /**
    * Asks the session, before the loader's directives are all in, to run these builtins one
    * after another on what it loaded, each error-only one leaving the list as it was: they
    * run while the host still reads and checks the loader's output. `runPlugin` then
@@ -459,7 +469,7 @@ export class TrustedSession {
 export function sessionBody(o: Omit<TrustedSessionOptions, 'engine' | 'logger' | 'signal'>, cmd?: string[]): CreateContainerBody {
   return stageBody({
     imageId: o.imageId,
-    cmd: cmd ?? ['load', '--ledger', `${LEDGER_MOUNT}/${path.basename(o.ledgerPath)}`, '--host-dir', path.dirname(o.ledgerPath), '--session'],
+    cmd: cmd ?? ['load', '--ledger', `${LEDGER_MOUNT}/${path.basename(o.ledgerPath)}`, '--host-dir', path.dirname(o.ledgerPath), '--session', '--pickle-on-request'],
     kind: 'loader',
     runId: o.runId,
     ledgerDir: path.dirname(o.ledgerPath),

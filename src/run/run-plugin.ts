@@ -228,7 +228,7 @@ export async function runPlugin(req: RunPluginRequest): Promise<PluginRun> {
     log.warn({ err: error, exitCode: report.exitCode, durationMs: report.durationMs }, 'plugin run failed');
     return { ...report, ok: false, error };
   }
-  log.info({ counts: report.counts, durationMs: report.durationMs, peakMemoryBytes: report.usage.peakMemoryBytes }, 'plugin run ok');
+  log.info({ counts: report.counts, durationMs: report.durationMs, peakMemoryBytes: report.usage.peakMemoryBytes, inputEncoding: req.loaded ? 'pickle' : 'json' }, 'plugin run ok');
   return { ...report, ok: true, output: tracker!.output, errors: tracker!.errors };
 }
 

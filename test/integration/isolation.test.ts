@@ -62,7 +62,7 @@ async function run(profile: string, pluginsDir: string, name: string): Promise<{
   // one audit log per run: runs side by side would interleave their records
   const auditLog = path.join(work, `audit-${name}.jsonl`);
   const res = await runCli(['run', ledger, '--profile', profile, '--plugins-dir', pluginsDir, '--format', 'jsonl', '-o', out, '--json'], {
-    env: { SANDBOXCTL_AUDIT_LOG: auditLog, SANDBOXCTL_LOG_LEVEL: 'warn' },
+    env: { SANDBOXCTL_AUDIT_LOG: auditLog, SANDBOXCTL_LOG_LEVEL: 'info' },
   });
   const records = (await readFile(auditLog, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Json);
   return { report: JSON.parse(res.stdout || '{}') as Json, out: await readFile(out, 'utf8').catch(() => ''), records, code: res.code, stderr: res.stderr };
@@ -84,6 +84,20 @@ describe('builtins in the trusted session (standard) and each in its own contain
     const txns = session.out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Json).filter((d) => d.type === 'Transaction');
     expect(txns.length).toBeGreaterThan(100);
     expect(txns.every((t) => (t.tags as string[]).includes('relative-import'))).toBe(true);
+  });
+
+  it('feed each Python plugin container the loader\'s pickle, not JSON (docs/protocol.md, Input encodings)', () => {
+    const encodings = (r: typeof session) =>
+      r.stderr
+        .split('\n')
+        .filter((l) => l.includes('"msg":"plugin run ok"'))
+        .map((l) => JSON.parse(l) as Json)
+        .map((l) => `${l.plugin}:${l.inputEncoding}`)
+        .sort();
+    expect(encodings(session)).toEqual(['test.relative-imports:pickle']);
+    expect(encodings(isolated)).toEqual(
+      ['beancount.plugins.check_commodity', 'beancount.plugins.implicit_prices', 'beancount.plugins.noduplicates', 'test.relative-imports'].map((n) => `${n}:pickle`),
+    );
   });
 
   it('say in the report and in each audit record which isolation each plugin got', () => {
@@ -165,10 +179,13 @@ describe('an in-session plugin is held to its grant', () => {
   async function openSession(file: string): Promise<TrustedSession> {
     const policy = await loadPolicy({ root: ROOT, env: {}, profile: 'standard' });
     const runner = await requireRunnerImage(engine, { root: ROOT }, 'python');
-    return TrustedSession.open({
+    const s = await TrustedSession.open({
       engine, runId, ledgerPath: file, imageId: runner.id, logger: log, timeoutMs: 120_000, memoryBytes: 1024 ** 3,
       seccomp: policy.ceiling.seccompChecked, apparmor: false,
     });
+    // every plugin here runs in the session: no container reads a pickle
+    s.chooseLoad({ pickle: false });
+    return s;
   }
 
   function builtin(name: string, over: Partial<PreparedPlugin> = {}): PreparedPlugin {

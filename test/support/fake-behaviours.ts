@@ -100,6 +100,8 @@ export interface SessionScript {
   finalize?: 'ok' | 'crash' | 'hang' | 'garbage';
   /** Text the printer sends for the final ledger. */
   printed?: string;
+  /** Sees the host's "load" choice (whether it asked for the pickle). */
+  onLoadChoice?: (pickle: boolean) => void;
 }
 
 /** The trusted session (`load --session`): loads, waits for the chain, finalizes by keeping all. */
@@ -116,6 +118,16 @@ export function session(s: SessionScript): Behaviour {
     const loadErrors = s.loadErrors ?? [];
     for (const message of loadErrors) await send({ type: 'error', message, source: null, index: null });
     for (const [index, directive] of s.directives.entries()) await send({ type: 'directive', index, directive });
+    // --pickle-on-request: the host's one "load" line comes before "done" (its input may end instead)
+    const choice = await p.stdin.next();
+    if (!choice.done) {
+      const msg = JSON.parse(choice.value) as { type?: string; pickle?: unknown };
+      if (msg.type !== 'load' || typeof msg.pickle !== 'boolean') {
+        p.err(`sandboxctl runner: protocol error: expected "load", found ${choice.value}\n`);
+        return 3;
+      }
+      s.onLoadChoice?.(msg.pickle);
+    }
     await send({ type: 'done', count: s.directives.length, errors: loadErrors.length });
 
     // the finalize request: a header line, then the body, up to "end"

@@ -36,6 +36,8 @@ interface FakePlugin {
   effects?: Effect[];
   timeoutMs?: number;
   refused?: boolean;
+  /** Its image was built on the session's runner image (a Python bundle): it may read the loader's pickle. */
+  onRunner?: boolean;
 }
 
 interface Recorded {
@@ -65,7 +67,7 @@ function ledgerRun(plugins: FakePlugin[], o: { session?: Partial<SessionScript>;
         line,
         name: p.name,
         version: '1',
-        image: { id: imageOf(p.name), ref: `fake/${p.name}` },
+        image: { id: imageOf(p.name), ref: `fake/${p.name}`, ...(p.onRunner ? { runnerId: RUNNER.id } : {}) },
         spec: { Image: imageOf(p.name), HostConfig: { NetworkMode: 'none' } },
         effects: p.effects ?? ['add', 'modify', 'remove'],
         limits: runLimits({ timeoutMs: p.timeoutMs ?? 5_000 }, 0),
@@ -126,6 +128,15 @@ describe('runLedger: sequencing', () => {
     expect(r.directives).toHaveLength(SAMPLE_DIRECTIVES.length);
     expect(r.errors.map((e) => e.message)).toEqual(['suspicious transaction', 'Balance failed']);
     expect(engine.live()).toEqual([]);
+  });
+
+  it('asks the loader for its pickle only when a plugin container was built on the loader\'s runner image', async () => {
+    const choices: boolean[] = [];
+    const onLoadChoice = (pickle: boolean) => void choices.push(pickle);
+    await ledgerRun([{ name: 'a', behaviour: echoKeep() }], { session: { onLoadChoice } }).run();
+    await ledgerRun([{ name: 'a', behaviour: echoKeep() }, { name: 'py', behaviour: echoKeep(), onRunner: true }], { session: { onLoadChoice } }).run();
+    await ledgerRun([{ name: 'py', behaviour: echoKeep(), onRunner: true }, { name: 'no', behaviour: echoKeep(), refused: true }], { session: { onLoadChoice } }).run();
+    expect(choices).toEqual([false, true, false]);
   });
 
   it('one refusal and nothing runs: no plugin container is ever created', async () => {

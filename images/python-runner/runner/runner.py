@@ -3,7 +3,7 @@
 Stages:
   plugin   --module NAME | [--bundle DIR] --entrypoint PATH [--name NAME]
                                                              run one Beancount plugin (protocol v1)
-  load     --ledger PATH [--host-dir DIR] [--session] [--loaded-pickle]
+  load     --ledger PATH [--host-dir DIR] [--session] [--loaded-pickle] [--pickle-on-request]
                                                              parse + book a ledger (trusted); with
                                                              --session, then finalize and print
   finalize                                                   post ops + validation (trusted)
@@ -39,6 +39,8 @@ def main(argv):
                    help='after loading, finalize (and print) the chain result the host sends')
     p.add_argument('--loaded-pickle', action='store_true',
                    help='also send the directives as one pickle for Python plugin runners (sbx_runner/loaded.py)')
+    p.add_argument('--pickle-on-request', action='store_true',
+                   help='with --session: before "done", read the host\'s {"type":"load","pickle":bool} line')
     sub.add_parser('finalize')
     p = sub.add_parser('print')
     p.add_argument('--display-context', action='store_true',

@@ -13,17 +13,24 @@ and flushed as soon as the ledger is parsed, before booking):
    "post":[names the finalizer runs]}
   {"type":"error", "kind":s, "message":s, "source":{filename,lineno}|null, "index":i|null}   (0..n)
   {"type":"directive", "index":i, "directive":D}                                           (0..N-1)
-  {"type":"loaded", "format":{...}, "count":N, "data":s}     with --loaded-pickle only (loaded.py)
+  {"type":"loaded", "format":{...}, "count":N, "data":s}     with --loaded-pickle, or when asked (loaded.py)
   {"type":"done", "count":N, "errors":n}
+
+With --pickle-on-request (a session), the host says, once it has decided where each plugin runs,
+whether the pickle is worth making: after the directives, the stage reads one line,
+  {"type":"load", "pickle":bool}
+(an input that ends instead means false), then sends the pickle when asked, then "done".
 """
 import gc
 import importlib
 import os
+import sys
 
 from beancount import loader
 from beancount.core import data
 from beancount.parser import booking, grammar, options
 
+from .channel import ProtocolError, read_lines
 from .codec import encode_directive
 from .errors import error_message
 from .options_codec import encode_options
@@ -103,6 +110,18 @@ def book(entries, errors, options_map):
     return entries, errors
 
 
+def load_choice(lines):
+    """The host's one "load" line: whether to send the pickle (False when its input ends)."""
+    for n, msg in lines:
+        if msg['type'] != 'load':
+            raise ProtocolError('line {}: expected "load", found type {!r}'.format(n, msg['type']))
+        pickle = msg.get('pickle')
+        if not isinstance(pickle, bool):
+            raise ProtocolError('line {}: "pickle" must be true or false'.format(n))
+        return pickle
+    return False
+
+
 def main(channel, args):
     # cyclic GC over the freshly parsed objects costs more than the parse (nothing here is cyclic)
     gc.disable()
@@ -131,11 +150,16 @@ def main(channel, args):
         channel.send({'type': 'directive', 'index': i, 'directive': enc})
         if encoded is not None:
             encoded.append(enc)
-    msg = loaded.message(encoded) if args.loaded_pickle else None
+    lines = read_lines(sys.stdin.buffer) if args.session else None
+    want_pickle = args.loaded_pickle
+    if getattr(args, 'pickle_on_request', False) and lines is not None:
+        channel.flush()  # the host checks the directives while it decides
+        want_pickle = load_choice(lines) or want_pickle
+    msg = loaded.message(encoded) if want_pickle else None
     if msg is not None:
         # the same directives once more, as one pickle for Python plugin runners (loaded.py)
         channel.send(msg)
     channel.send({'type': 'done', 'count': len(entries), 'errors': len(errors)})
     channel.flush()
     if args.session:
-        session.serve(channel, entries, encoded, options_map, options_json)
+        session.serve(channel, entries, encoded, options_map, options_json, lines)

@@ -198,12 +198,13 @@ def finalize_request(channel, req, lines, known, options_map):
     channel.flush()
 
 
-def serve(channel, loaded, encoded, options_map, options_json):
-    """Answers the host's requests until its end of input."""
+def serve(channel, loaded, encoded, options_map, options_json, lines=None):
+    """Answers the host's requests (`lines`, read from stdin when None) until its end of input."""
     known = Known(loaded, encoded)
     # the session's current list, its JSON, and a snapshot of it still valid (or None)
     current = (known.entries[:len(loaded)], known.json[:len(loaded)], None)
-    lines = read_lines(sys.stdin.buffer)
+    if lines is None:
+        lines = read_lines(sys.stdin.buffer)
     for n, req in lines:
         if req['type'] == 'run':
             if req.get('input') == 'current':
