@@ -69,11 +69,19 @@ class SafePrinter(printer.EntryPrinter):
         self.write_metadata(entry.meta, oss)
 
 
-def print_entries(entries, dcontext, out):
-    """Same layout as printer.print_entries, with SafePrinter."""
+def print_entries(entries, dcontext, out, start=0, stop=None):
+    """Same layout as printer.print_entries, with SafePrinter. With `start` and `stop`, only
+    entries[start:stop], laid out as in the whole list: the texts of consecutive slices,
+    joined, are the whole list's text (parallel_print.py prints slices in other processes)."""
     eprinter = SafePrinter(dcontext, False)
-    previous_type = type(entries[0]) if entries else None
-    for entry in entries:
+    stop = len(entries) if stop is None else min(stop, len(entries))
+    if start >= stop:
+        return
+    # a blank line before a directive of another type than the one before it (and before
+    # each Transaction and Commodity); the first directive of all follows no other type
+    previous_type = type(entries[start - 1] if start > 0 else entries[0])
+    for i in range(start, stop):
+        entry = entries[i]
         entry_type = type(entry)
         if entry_type in (data.Transaction, data.Commodity) or entry_type is not previous_type:
             out.write('\n')
@@ -81,15 +89,25 @@ def print_entries(entries, dcontext, out):
         out.write(eprinter(entry))
 
 
-def print_ledger(entries, options_map, display_context, out):
-    """The ledger's option lines (print_options), then its directives. Numbers print as they
-    are unless `display_context`: the ledger's display context would round 3 to 3.00, and the
-    printed ledger would no longer parse back to the same directives."""
+def ledger_dcontext(options_map, display_context):
+    """The display context numbers print with: none (exact) unless `display_context`."""
+    return options_map.get('dcontext') if display_context else None
+
+
+def print_header(options_map, out):
+    """What a printed ledger starts with: its option lines (print_options.py), then a blank line."""
     lines = option_lines(options_map)
     if lines:
         out.writelines(lines)
         out.write('\n')
-    print_entries(entries, options_map.get('dcontext') if display_context else None, out)
+
+
+def print_ledger(entries, options_map, display_context, out):
+    """The ledger's option lines (print_options), then its directives. Numbers print as they
+    are unless `display_context`: the ledger's display context would round 3 to 3.00, and the
+    printed ledger would no longer parse back to the same directives."""
+    print_header(options_map, out)
+    print_entries(entries, ledger_dcontext(options_map, display_context), out)
 
 
 def main(channel, args):

@@ -185,16 +185,22 @@ def run_builtin(channel, req, inputs, encs, snapshot, known, options_json):
 
 
 def finalize_request(channel, req, lines, known, options_map):
+    from . import parallel_print
     inputs, encs = read_list(lines, req.get('count'), known, 'finalize')
-    outputs, errors = finalize(list(inputs), options_map)
-    send_answer(channel, compute_effects(inputs, encs, outputs, _Unchanged(len(inputs))), inputs, errors)
-    if req.get('print'):
-        buf = io.StringIO()
-        print_ledger(outputs, options_map, req.get('display_context'), buf)
-        text = buf.getvalue()
-        for k in range(0, len(text), TEXT_CHUNK):
-            channel.send({'type': 'text', 'text': text[k:k + TEXT_CHUNK]})
-        channel.send({'type': 'end'})
+    # the print starts now, in worker processes while finalize runs, when that pays (parallel_print.py)
+    printing = parallel_print.start(inputs, options_map, req.get('display_context')) if req.get('print') else None
+    try:
+        outputs, errors = finalize(list(inputs), options_map)
+        send_answer(channel, compute_effects(inputs, encs, outputs, _Unchanged(len(inputs))), inputs, errors)
+        if printing is not None:
+            channel.flush()  # the host reads the answer while the text is gathered
+            text = printing.text(outputs)
+            for k in range(0, len(text), TEXT_CHUNK):
+                channel.send({'type': 'text', 'text': text[k:k + TEXT_CHUNK]})
+            channel.send({'type': 'end'})
+    finally:
+        if printing is not None:
+            printing.close()
     channel.flush()
 
 
