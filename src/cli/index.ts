@@ -3,8 +3,6 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { ExitCode, InterruptedError, SandboxctlError } from '../errors.js';
-import { createLogger } from '../logger.js';
-import { createDockerEngine } from '../engine/docker-engine.js';
 import type { Engine } from '../engine/engine.js';
 import type { CliContext, CommandResult } from './command-context.js';
 import { emitResult, renderError } from './render.js';
@@ -18,8 +16,35 @@ export type Handler = (ctx: CliContext) => Promise<CommandResult>;
 /**
  * The one exit point: commands register handlers; this runs the chosen one, renders
  * its result (text or --json) on stdout, errors on stderr, and returns the exit code.
+ * Start-up is on every command's critical path: a command's handler, the logger and the
+ * engine client are loaded only once the command line has chosen one (each command's
+ * action imports its handler), so a `run` never loads batch, compose or image-build code.
  */
 export async function main(argv: string[]): Promise<number> {
+  let chosen: { handler: Handler; json: boolean } | undefined;
+  const program = new Command('sandboxctl')
+    .description('Run untrusted Beancount ledger plugins in hardened containers')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  registerCommands(program, (handler, json) => {
+    chosen = { handler, json };
+  });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version exit 0; anything else commander rejects is a usage error
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    process.stderr.write(renderError(err, false) + '\n');
+    return ExitCode.usage;
+  }
+  if (!chosen) return ExitCode.ok;
+
+  // loaded once a command is chosen: --help, --version and usage errors need neither
+  const [{ createLogger }, { createDockerEngine }] = await Promise.all([import('../logger.js'), import('../engine/docker-engine.js')]);
   const logger = createLogger();
   const controller = new AbortController();
   let interrupted: NodeJS.Signals | undefined;
@@ -46,28 +71,6 @@ export async function main(argv: string[]): Promise<number> {
     argv,
     now: () => new Date(),
   };
-
-  let chosen: { handler: Handler; json: boolean } | undefined;
-  const program = new Command('sandboxctl')
-    .description('Run untrusted Beancount ledger plugins in hardened containers')
-    .version(VERSION)
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
-  registerCommands(program, (handler, json) => {
-    chosen = { handler, json };
-  });
-
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // help and version exit 0; anything else commander rejects is a usage error
-      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    }
-    process.stderr.write(renderError(err, false) + '\n');
-    return ExitCode.usage;
-  }
-  if (!chosen) return ExitCode.ok;
 
   try {
     const result = await chosen.handler(ctx);

@@ -18,8 +18,9 @@ export async function setup(): Promise<void> {
     execFileSync('bash', [path.join(ROOT, 'scripts', 'engine-up.sh')], { stdio: 'inherit' });
   }
   await buildImages(engine, { root: ROOT, allowPull: false }, createLogger('warn'));
-  // the CLI runs from dist/: keep it in step with the sources under test
+  // the CLI runs from dist/ (bundled as bin/sandboxctl.js loads it): keep it in step with the sources under test
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'bundle-cli.mjs')], { cwd: ROOT, stdio: 'inherit' });
 }
 
 export async function teardown(): Promise<void> {

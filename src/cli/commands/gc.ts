@@ -1,13 +1,5 @@
 import type { Command } from 'commander';
-import { ExitCode } from '../../errors.js';
-import { collectLeftovers, pidIsAlive, type Leftover } from '../../run/leftovers.js';
-import { safeText } from '../../safe-text.js';
 import type { Choose } from './index.js';
-
-function line(verb: string, l: Leftover): string {
-  const who = l.ownerPid === null ? 'no owner' : `owner pid ${l.ownerPid}`;
-  return `${verb} ${l.kind.padEnd(9)} ${l.id.slice(0, 12)} ${safeText(l.name ?? '')} (run ${safeText(l.runId ?? '?')}, ${who})`;
-}
 
 export function registerGc(program: Command, choose: Choose): void {
   program
@@ -17,17 +9,6 @@ export function registerGc(program: Command, choose: Choose): void {
     .option('--images', 'also remove cached plugin images (rebuilt from their bundles when next needed)')
     .option('--json', 'print what was removed as JSON')
     .action((opts: { all?: boolean; images?: boolean; json?: boolean }) =>
-      choose(async (ctx) => {
-        const engine = ctx.engine();
-        await engine.ping();
-        const r = await collectLeftovers(engine, { all: !!opts.all, images: !!opts.images, isAlive: pidIsAlive });
-        const lines = [
-          ...r.removed.map((l) => line('removed', l)),
-          ...r.inUse.map((l) => line('in use ', l)),
-          ...r.failed.map((l) => `${line('FAILED ', l)}: ${safeText(l.error)}`),
-          `${r.removed.length} removed, ${r.inUse.length} in use by running sandboxctl processes, ${r.failed.length} could not be removed`,
-        ];
-        return { data: r, text: lines.join('\n'), exitCode: r.failed.length ? ExitCode.internal : ExitCode.ok };
-      }, !!opts.json),
+      choose(async (ctx) => (await import('../handlers/gc-handler.js')).runGc(ctx, opts), !!opts.json),
     );
 }

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { runJsonlCommand } from '../handlers/jsonl-run-handler.js';
-import { runLedgerCommand } from '../handlers/ledger-run-handler.js';
 import type { Choose } from './index.js';
 
 interface RunOpts {
@@ -22,6 +20,7 @@ interface RunOpts {
 const collect = (v: string, acc: string[]) => [...acc, v];
 
 // One command, two input sources: a ledger (Beancount loads it) or a directive file.
+// Each handler is loaded when chosen: a command never loads the code of the others.
 export function registerRun(program: Command, choose: Choose): void {
   program
     .command('run')
@@ -44,6 +43,7 @@ export function registerRun(program: Command, choose: Choose): void {
         if (opts.inputFormat === 'jsonl') {
           if (ledger) throw new UsageError(`--input-format jsonl reads --input, not a ledger argument (got ${ledger})`, { hint: 'drop the ledger argument, or drop --input-format jsonl' });
           if (!opts.input) throw new UsageError('--input-format jsonl needs --input FILE', { hint: 'sandboxctl run --input-format jsonl --input directives.jsonl --plugin ./my-plugin' });
+          const { runJsonlCommand } = await import('../handlers/jsonl-run-handler.js');
           return runJsonlCommand(ctx, {
             input: opts.input,
             plugins: opts.plugin,
@@ -65,6 +65,7 @@ export function registerRun(program: Command, choose: Choose): void {
         if (opts.format !== 'beancount' && opts.format !== 'jsonl') throw new UsageError(`--format ${opts.format} is not known`, { hint: 'use beancount or jsonl' });
         const stageTimeout = Number(opts.stageTimeout);
         if (!(stageTimeout > 0)) throw new UsageError(`--stage-timeout ${opts.stageTimeout} is not a positive number of seconds`);
+        const { runLedgerCommand } = await import('../handlers/ledger-run-handler.js');
         return runLedgerCommand(ctx, {
           ledger,
           pluginsDir: opts.pluginsDir,

@@ -4,13 +4,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openInvocationAuditLog } from '../../audit/index.js';
-import { DEFAULT_OUTPUT_PATTERN, parseBatchFile } from '../../batch/batch-file.js';
+import { DEFAULT_OUTPUT_PATTERN, outputDirPattern, parseBatchFile } from '../../batch/batch-file.js';
 import { BatchInputs } from '../../batch/inputs.js';
 import { defaultJobs, planJobs, settingsFromFile, type BatchSettings } from '../../batch/plan.js';
 import { Progress } from '../../batch/progress.js';
 import { runBatch } from '../../batch/run-batch.js';
 import { UsageError } from '../../errors.js';
 import { newRunId } from '../../ids.js';
+import { parseDuration } from '../../manifest/quantity.js';
 import { DEFAULT_PROFILE, PROFILE_ENV } from '../../policy/load-profile.js';
 import type { CliContext, CommandResult } from '../command-context.js';
 
@@ -77,4 +78,61 @@ export async function runBatchCommand(ctx: CliContext, o: BatchOptions): Promise
   } finally {
     await audit.close();
   }
+}
+
+/** The command line's options, as commander parsed them (commands/batch.ts). */
+export interface BatchCliOptions {
+  file?: string;
+  profile?: string;
+  profilesDir?: string;
+  pluginsDir?: string[];
+  output?: string;
+  outputDir?: string;
+  format?: string;
+  jobs?: string;
+  deadline?: string;
+  stageTimeout?: string;
+  reportDir?: string;
+  auditLog?: string;
+  force?: boolean;
+  engineWait: string;
+}
+
+function duration(flag: string, v: string | undefined, bareUnit?: 's'): number | undefined {
+  if (v === undefined) return undefined;
+  const p = parseDuration(v, bareUnit);
+  if (!p.ok) throw new UsageError(`${flag}: ${p.error}`);
+  return p.value;
+}
+
+/** A relative output pattern is from the current directory, unless it starts with a placeholder ({dir}/...). */
+function fromHere(pattern: string): string {
+  return pattern.startsWith('{') || path.isAbsolute(pattern) ? pattern : path.resolve(pattern);
+}
+
+/** `sandboxctl batch` from its command line: the options checked and turned into settings, then the batch run. */
+export function runBatchFromOptions(ctx: CliContext, ledgers: string[], opts: BatchCliOptions): Promise<CommandResult> {
+  if (opts.format !== undefined && opts.format !== 'beancount' && opts.format !== 'jsonl') throw new UsageError(`--format ${opts.format} is not known`, { hint: 'use beancount or jsonl' });
+  if (opts.output && opts.outputDir) throw new UsageError('--output and --output-dir both say where outputs go', { hint: 'give one of them' });
+  const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
+  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 64)) throw new UsageError(`--jobs ${opts.jobs} is not a whole number from 1 to 64`);
+  return runBatchCommand(ctx, {
+    ledgers,
+    file: opts.file,
+    over: {
+      profile: opts.profile,
+      // paths given here are from the current directory (a batch file's are from its own)
+      profilesDir: opts.profilesDir && path.resolve(opts.profilesDir),
+      pluginsDirs: opts.pluginsDir?.map((d) => path.resolve(d)),
+      output: opts.outputDir ? outputDirPattern(path.resolve(opts.outputDir)) : opts.output && fromHere(opts.output),
+      format: opts.format as 'beancount' | 'jsonl' | undefined,
+      jobs,
+      deadlineMs: duration('--deadline', opts.deadline),
+      stageTimeoutMs: duration('--stage-timeout', opts.stageTimeout, 's'),
+      reportDir: opts.reportDir && path.resolve(opts.reportDir),
+    },
+    force: !!opts.force,
+    auditLog: opts.auditLog,
+    engineWaitMs: duration('--engine-wait', opts.engineWait)!,
+  });
 }
