@@ -20,8 +20,133 @@ for p in (HERE, '/usr/lib/python3/dist-packages'):
     if p not in sys.path:
         sys.path.append(p) if p != HERE else sys.path.insert(0, p)
 
+# The code of the modules the stages import, read in one go (written at image build time by
+# images/python-runner/preload/make_preload.py): under gVisor each system call traps to the
+# sandbox's kernel, and finding and reading a module's bytecode takes 10 to 20 of them.
+PRELOAD = os.path.join(HERE, 'preload.bin')
 
-def main(argv):
+
+def preload_tag():
+    """What the preload's code objects depend on: this interpreter and its optimization level."""
+    return (sys.version, sys.implementation.cache_tag, sys.flags.optimize)
+
+
+def install_preload(path=PRELOAD):
+    """Puts a finder before the path finder that serves a preloaded module where, and only
+    where, the path finder would have found that very file: a top-level module while
+    sys.path, up to the entry it was found in, is as it was at build time; a submodule while
+    its parent's __path__ is. The module is what the path finder makes (a SourceFileLoader
+    with the same file, spec and attributes) but for its code, taken from the preload.
+    Without a readable preload of this interpreter, nothing changes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        size = os.fstat(fd).st_size
+        chunks = []
+        while size > 0:
+            chunk = os.read(fd, size)
+            if not chunk:
+                return False
+            chunks.append(chunk)
+            size -= len(chunk)
+    finally:
+        os.close(fd)
+    import marshal
+    from _frozen_importlib_external import ExtensionFileLoader, PathFinder, SourceFileLoader, spec_from_file_location
+
+    data = memoryview(chunks[0] if len(chunks) == 1 else b''.join(chunks))
+    n = int.from_bytes(data[:8], 'big')
+    tag, built_path, index = marshal.loads(data[8:8 + n])
+    if tag != preload_tag():
+        return False
+    code = data[8 + n:]
+
+    class PreloadLoader(SourceFileLoader):
+        def get_code(self, fullname):
+            entry = index.pop(fullname, None) if fullname == self.name else None
+            if entry is None:  # imported again (a reload): the usual way
+                return super().get_code(fullname)
+            return marshal.loads(code[entry[3]:entry[3] + entry[4]])
+
+    class PreloadFinder:
+        @staticmethod
+        def find_spec(fullname, path=None, target=None):
+            entry = index.get(fullname)
+            if entry is None or target is not None:
+                return None
+            origin, locations, where = entry[:3]
+            if path is None:
+                if type(where) is not int or sys.path[:where + 1] != built_path[:where + 1]:
+                    return None
+            elif type(where) is not list or list(path) != where:
+                return None
+            if entry[3] < 0:  # an extension module: only its place is known
+                return spec_from_file_location(fullname, origin, loader=ExtensionFileLoader(fullname, origin),
+                                               submodule_search_locations=None)
+            return spec_from_file_location(fullname, origin, loader=PreloadLoader(fullname, origin),
+                                           submodule_search_locations=locations)
+
+    at = next((i for i, f in enumerate(sys.meta_path) if f is PathFinder), len(sys.meta_path))
+    sys.meta_path.insert(at, PreloadFinder)
+    return True
+
+
+# What the host passes, by stage: each option's attribute and whether it takes a value,
+# with the defaults argparse gives. _quick_args reads argv with these when it is in one
+# of these plain forms and leaves everything else (errors, --help, --opt=value,
+# abbreviations, repeats, values that start with '-') to argparse, which reads plain forms
+# the same way: importing argparse (and the gettext, locale and shutil it uses for help
+# text) costs more than the whole plugin stage on a small ledger under gVisor.
+_QUICK = {
+    'plugin': ({'--module': ('module', True), '--bundle': ('bundle', True),
+                '--entrypoint': ('entrypoint', True), '--name': ('name', True)},
+               {'module': None, 'bundle': '/plugin', 'entrypoint': None, 'name': None}),
+    'load': ({'--ledger': ('ledger', True), '--host-dir': ('host_dir', True),
+              '--session': ('session', False), '--loaded-pickle': ('loaded_pickle', False)},
+             {'ledger': None, 'host_dir': None, 'session': False, 'loaded_pickle': False}),
+    'finalize': ({}, {}),
+    'print': ({'--display-context': ('display_context', False)}, {'display_context': False}),
+}
+
+
+class Args:
+    """The parsed command line (argparse's Namespace, without importing argparse)."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def _quick_args(argv):
+    """An Args for a plain, valid command line; None for anything argparse must judge."""
+    if not argv or argv[0] not in _QUICK:
+        return None
+    options, defaults = _QUICK[argv[0]]
+    values = dict(defaults, stage=argv[0])
+    seen = set()
+    i = 1
+    while i < len(argv):
+        opt = options.get(argv[i])
+        if opt is None or opt[0] in seen:
+            return None
+        seen.add(opt[0])
+        if opt[1]:
+            if i + 1 >= len(argv) or argv[i + 1].startswith('-'):
+                return None
+            values[opt[0]] = argv[i + 1]
+            i += 2
+        else:
+            values[opt[0]] = True
+            i += 1
+    if argv[0] == 'load' and values['ledger'] is None:
+        return None
+    if argv[0] == 'plugin' and values['module'] and values['entrypoint']:
+        return None
+    return Args(**values)
+
+
+def parse_args(argv):
     import argparse
     parser = argparse.ArgumentParser(prog='runner.py')
     sub = parser.add_subparsers(dest='stage', required=True)
@@ -47,7 +172,12 @@ def main(argv):
     args = parser.parse_args(argv)
     if args.stage == 'plugin' and args.module and args.entrypoint:
         parser.error('give --module or --entrypoint, not both')
+    return args
 
+
+def main(argv):
+    install_preload()
+    args = _quick_args(argv) or parse_args(argv)
     from sbx_runner.channel import ProtocolError, take_stdout
     channel = take_stdout()
     try:

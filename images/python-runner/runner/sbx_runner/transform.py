@@ -6,7 +6,6 @@ import sys
 import traceback
 
 from beancount.core import data
-from beancount.loader import LoadError
 
 
 def _module_path(entrypoint):
@@ -73,6 +72,7 @@ def _import_from_bundle(name, dotted, path, bundle):
 
 
 def _load_error(message):
+    from beancount.loader import LoadError  # (parser, booking, hashlib...): only for an error
     return LoadError(data.new_metadata('<load>', 0), message, None)
 
 
