@@ -31,44 +31,69 @@ def preload_tag():
     return (sys.version, sys.implementation.cache_tag, sys.flags.optimize)
 
 
+def _pread(fd, size, offset):
+    """`size` bytes at `offset`, or None when the file is shorter."""
+    chunks = []
+    while size > 0:
+        chunk = os.pread(fd, size, offset)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+        offset += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b''.join(chunks)
+
+
 def install_preload(path=PRELOAD):
     """Puts a finder before the path finder that serves a preloaded module where, and only
     where, the path finder would have found that very file: a top-level module while
     sys.path, up to the entry it was found in, is as it was at build time; a submodule while
     its parent's __path__ is. The module is what the path finder makes (a SourceFileLoader
     with the same file, spec and attributes) but for its code, taken from the preload.
+    The plugin stage's own modules come in the first read; any other is read when imported.
     Without a readable preload of this interpreter, nothing changes."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return False
     try:
-        size = os.fstat(fd).st_size
-        chunks = []
-        while size > 0:
-            chunk = os.read(fd, size)
-            if not chunk:
-                return False
-            chunks.append(chunk)
-            size -= len(chunk)
+        head = _pread(fd, 16, 0)
+        n, core = (int.from_bytes(head[:8], 'big'), int.from_bytes(head[8:], 'big')) if head else (0, 0)
+        data = _pread(fd, n + core, 16) if head else None
     finally:
         os.close(fd)
+    if data is None:
+        return False
     import marshal
     from _frozen_importlib_external import ExtensionFileLoader, PathFinder, SourceFileLoader, spec_from_file_location
 
-    data = memoryview(chunks[0] if len(chunks) == 1 else b''.join(chunks))
-    n = int.from_bytes(data[:8], 'big')
-    tag, built_path, index = marshal.loads(data[8:8 + n])
+    try:
+        tag, built_path, index = marshal.loads(memoryview(data)[:n])
+    except (EOFError, ValueError, TypeError):
+        return False
     if tag != preload_tag():
         return False
-    code = data[8 + n:]
+    code = memoryview(data)[n:]
+
+    def code_bytes(offset, size):
+        if offset + size <= core:
+            return code[offset:offset + size]
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            return _pread(fd, size, 16 + n + offset)
+        finally:
+            os.close(fd)
 
     class PreloadLoader(SourceFileLoader):
         def get_code(self, fullname):
             entry = index.pop(fullname, None) if fullname == self.name else None
-            if entry is None:  # imported again (a reload): the usual way
+            found = code_bytes(entry[3], entry[4]) if entry is not None else None
+            if found is None:  # imported again (a reload), or the preload went: the usual way
                 return super().get_code(fullname)
-            return marshal.loads(code[entry[3]:entry[3] + entry[4]])
+            return marshal.loads(found)
 
     class PreloadFinder:
         @staticmethod
@@ -93,91 +118,10 @@ def install_preload(path=PRELOAD):
     return True
 
 
-# What the host passes, by stage: each option's attribute and whether it takes a value,
-# with the defaults argparse gives. _quick_args reads argv with these when it is in one
-# of these plain forms and leaves everything else (errors, --help, --opt=value,
-# abbreviations, repeats, values that start with '-') to argparse, which reads plain forms
-# the same way: importing argparse (and the gettext, locale and shutil it uses for help
-# text) costs more than the whole plugin stage on a small ledger under gVisor.
-_QUICK = {
-    'plugin': ({'--module': ('module', True), '--bundle': ('bundle', True),
-                '--entrypoint': ('entrypoint', True), '--name': ('name', True)},
-               {'module': None, 'bundle': '/plugin', 'entrypoint': None, 'name': None}),
-    'load': ({'--ledger': ('ledger', True), '--host-dir': ('host_dir', True),
-              '--session': ('session', False), '--loaded-pickle': ('loaded_pickle', False)},
-             {'ledger': None, 'host_dir': None, 'session': False, 'loaded_pickle': False}),
-    'finalize': ({}, {}),
-    'print': ({'--display-context': ('display_context', False)}, {'display_context': False}),
-}
-
-
-class Args:
-    """The parsed command line (argparse's Namespace, without importing argparse)."""
-
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
-
-
-def _quick_args(argv):
-    """An Args for a plain, valid command line; None for anything argparse must judge."""
-    if not argv or argv[0] not in _QUICK:
-        return None
-    options, defaults = _QUICK[argv[0]]
-    values = dict(defaults, stage=argv[0])
-    seen = set()
-    i = 1
-    while i < len(argv):
-        opt = options.get(argv[i])
-        if opt is None or opt[0] in seen:
-            return None
-        seen.add(opt[0])
-        if opt[1]:
-            if i + 1 >= len(argv) or argv[i + 1].startswith('-'):
-                return None
-            values[opt[0]] = argv[i + 1]
-            i += 2
-        else:
-            values[opt[0]] = True
-            i += 1
-    if argv[0] == 'load' and values['ledger'] is None:
-        return None
-    if argv[0] == 'plugin' and values['module'] and values['entrypoint']:
-        return None
-    return Args(**values)
-
-
-def parse_args(argv):
-    import argparse
-    parser = argparse.ArgumentParser(prog='runner.py')
-    sub = parser.add_subparsers(dest='stage', required=True)
-    p = sub.add_parser('plugin')
-    p.add_argument('--module', help='an installed module, e.g. beancount.plugins.implicit_prices')
-    p.add_argument('--bundle', default='/plugin', help='the bundle directory (default /plugin)')
-    p.add_argument('--entrypoint', help="the bundle's .py file or package directory, relative to --bundle")
-    p.add_argument('--name', help='the plugin name (its module name); given, the plugin is imported '
-                                  'before the input arrives; else the header names it')
-    p = sub.add_parser('load')
-    p.add_argument('--ledger', required=True, help='absolute path of the ledger file')
-    p.add_argument('--host-dir', help="the host directory mounted at the ledger's directory: "
-                                      'filenames are reported as host paths')
-    p.add_argument('--session', action='store_true',
-                   help='after loading, finalize (and print) the chain result the host sends')
-    p.add_argument('--loaded-pickle', action='store_true',
-                   help='also send the directives as one pickle for Python plugin runners (sbx_runner/loaded.py)')
-    sub.add_parser('finalize')
-    p = sub.add_parser('print')
-    p.add_argument('--display-context', action='store_true',
-                   help="format numbers with the ledger's display context, as bean-report print does "
-                        '(not exact: 3 USD may print as 3.00 USD)')
-    args = parser.parse_args(argv)
-    if args.stage == 'plugin' and args.module and args.entrypoint:
-        parser.error('give --module or --entrypoint, not both')
-    return args
-
-
 def main(argv):
     install_preload()
-    args = _quick_args(argv) or parse_args(argv)
+    from sbx_runner.cli import parse_args
+    args = parse_args(argv)
     from sbx_runner.channel import ProtocolError, take_stdout
     channel = take_stdout()
     try:
