@@ -20,9 +20,10 @@ for p in (HERE, '/usr/lib/python3/dist-packages'):
     if p not in sys.path:
         sys.path.append(p) if p != HERE else sys.path.insert(0, p)
 
-# The code of the modules the stages import, read in one go (written at image build time by
-# images/python-runner/preload/make_preload.py): under gVisor each system call traps to the
-# sandbox's kernel, and finding and reading a module's bytecode takes 10 to 20 of them.
+# The code of the modules the stages import, in one file (written at image build time by
+# images/python-runner/preload/make_preload.py; absent when runner.py runs from a checkout):
+# under gVisor each system call traps to the sandbox's kernel, and finding and reading one
+# module's bytecode takes 10 to 20 of them.
 PRELOAD = os.path.join(HERE, 'preload.bin')
 
 
