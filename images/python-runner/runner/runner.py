@@ -20,36 +20,109 @@ for p in (HERE, '/usr/lib/python3/dist-packages'):
     if p not in sys.path:
         sys.path.append(p) if p != HERE else sys.path.insert(0, p)
 
+# The code of the modules the stages import, in one file (written at image build time by
+# images/python-runner/preload/make_preload.py; absent when runner.py runs from a checkout):
+# under gVisor each system call traps to the sandbox's kernel, and finding and reading one
+# module's bytecode takes 10 to 20 of them.
+PRELOAD = os.path.join(HERE, 'preload.bin')
+
+
+def preload_tag():
+    """What the preload's code objects depend on: this interpreter and its optimization level."""
+    return (sys.version, sys.implementation.cache_tag, sys.flags.optimize)
+
+
+def _pread(fd, size, offset):
+    """`size` bytes at `offset`, or None when the file is shorter."""
+    chunks = []
+    while size > 0:
+        chunk = os.pread(fd, size, offset)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+        offset += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b''.join(chunks)
+
+
+def install_preload(path=PRELOAD):
+    """Puts a finder before the path finder that serves a preloaded module where, and only
+    where, the path finder would have found that very file: a top-level module while
+    sys.path, up to the entry it was found in, is as it was at build time; a submodule while
+    its parent's __path__ is. The module is what the path finder makes (a SourceFileLoader
+    with the same file, spec and attributes) but for its code, taken from the preload.
+    The plugin stage's own modules come in the first read; any other is read when imported.
+    Without a readable preload of this interpreter, nothing changes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        head = _pread(fd, 16, 0)
+        n, core = (int.from_bytes(head[:8], 'big'), int.from_bytes(head[8:], 'big')) if head else (0, 0)
+        data = _pread(fd, n + core, 16) if head else None
+    finally:
+        os.close(fd)
+    if data is None:
+        return False
+    import marshal
+    from _frozen_importlib_external import ExtensionFileLoader, PathFinder, SourceFileLoader, spec_from_file_location
+
+    try:
+        tag, built_path, index = marshal.loads(memoryview(data)[:n])
+    except (EOFError, ValueError, TypeError):
+        return False
+    if tag != preload_tag():
+        return False
+    code = memoryview(data)[n:]
+
+    def code_bytes(offset, size):
+        if offset + size <= core:
+            return code[offset:offset + size]
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            return _pread(fd, size, 16 + n + offset)
+        finally:
+            os.close(fd)
+
+    class PreloadLoader(SourceFileLoader):
+        def get_code(self, fullname):
+            entry = index.pop(fullname, None) if fullname == self.name else None
+            found = code_bytes(entry[3], entry[4]) if entry is not None else None
+            if found is None:  # imported again (a reload), or the preload went: the usual way
+                return super().get_code(fullname)
+            return marshal.loads(found)
+
+    class PreloadFinder:
+        @staticmethod
+        def find_spec(fullname, path=None, target=None):
+            entry = index.get(fullname)
+            if entry is None or target is not None:
+                return None
+            origin, locations, where = entry[:3]
+            if path is None:
+                if type(where) is not int or sys.path[:where + 1] != built_path[:where + 1]:
+                    return None
+            elif type(where) is not list or list(path) != where:
+                return None
+            if entry[3] < 0:  # an extension module: only its place is known
+                return spec_from_file_location(fullname, origin, loader=ExtensionFileLoader(fullname, origin),
+                                               submodule_search_locations=None)
+            return spec_from_file_location(fullname, origin, loader=PreloadLoader(fullname, origin),
+                                           submodule_search_locations=locations)
+
+    at = next((i for i, f in enumerate(sys.meta_path) if f is PathFinder), len(sys.meta_path))
+    sys.meta_path.insert(at, PreloadFinder)
+    return True
+
 
 def main(argv):
-    import argparse
-    parser = argparse.ArgumentParser(prog='runner.py')
-    sub = parser.add_subparsers(dest='stage', required=True)
-    p = sub.add_parser('plugin')
-    p.add_argument('--module', help='an installed module, e.g. beancount.plugins.implicit_prices')
-    p.add_argument('--bundle', default='/plugin', help='the bundle directory (default /plugin)')
-    p.add_argument('--entrypoint', help="the bundle's .py file or package directory, relative to --bundle")
-    p.add_argument('--name', help='the plugin name (its module name); given, the plugin is imported '
-                                  'before the input arrives; else the header names it')
-    p = sub.add_parser('load')
-    p.add_argument('--ledger', required=True, help='absolute path of the ledger file')
-    p.add_argument('--host-dir', help="the host directory mounted at the ledger's directory: "
-                                      'filenames are reported as host paths')
-    p.add_argument('--session', action='store_true',
-                   help='after loading, finalize (and print) the chain result the host sends')
-    p.add_argument('--loaded-pickle', action='store_true',
-                   help='also send the directives as one pickle for Python plugin runners (sbx_runner/loaded.py)')
-    p.add_argument('--pickle-on-request', action='store_true',
-                   help='with --session: before "done", read the host\'s {"type":"load","pickle":bool} line')
-    sub.add_parser('finalize')
-    p = sub.add_parser('print')
-    p.add_argument('--display-context', action='store_true',
-                   help="format numbers with the ledger's display context, as bean-report print does "
-                        '(not exact: 3 USD may print as 3.00 USD)')
-    args = parser.parse_args(argv)
-    if args.stage == 'plugin' and args.module and args.entrypoint:
-        parser.error('give --module or --entrypoint, not both')
-
+    install_preload()
+    from sbx_runner.cli import parse_args
+    args = parse_args(argv)
     from sbx_runner.channel import ProtocolError, take_stdout
     channel = take_stdout()
     try:

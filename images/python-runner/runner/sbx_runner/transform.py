@@ -6,7 +6,7 @@ import sys
 import traceback
 
 from beancount.core import data
-from beancount.loader import LoadError
+# beancount.loader (parser, booking, hashlib...) for LoadError: imported by _load_error, for an error only
 
 
 def _module_path(entrypoint):
@@ -73,7 +73,7 @@ def _import_from_bundle(name, dotted, path, bundle):
 
 
 def _load_error(message):
-    return LoadError(data.new_metadata('<load>', 0), message, None)
+    return importlib.import_module('beancount.loader').LoadError(data.new_metadata('<load>', 0), message, None)
 
 
 def run_plugin(module_loader, plugin_name, plugin_config, entries, options_map):
