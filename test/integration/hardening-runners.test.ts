@@ -2,13 +2,13 @@
 // Node 18, under docker-init, inside each profile's full spec, on runc and on gVisor.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerEngine } from '../../src/engine/docker-engine.js';
-import type { CreateContainerBody } from '../../src/engine/engine.js';
 import { requireRunnerImage } from '../../src/images/build.js';
 import { newRunId } from '../../src/ids.js';
 import { Labels } from '../../src/labels.js';
 import type { HostFacts } from '../../src/policy/grant.js';
 import { hostFacts } from '../../src/policy/host-facts.js';
 import { ROOT } from './helpers/cli.js';
+import { runBody } from './helpers/runner-container.js';
 import { ASKS, PROFILES, specFor, type ProfileName } from './hardening/spec-for.js';
 
 const engine = createDockerEngine();
@@ -53,25 +53,6 @@ process.stdin.on('end', async () => {
 });
 `;
 
-async function run(body: CreateContainerBody, input: string): Promise<{ out: string; err: string; exitCode: number }> {
-  const handle = await engine.createContainer(body);
-  try {
-    const s = await handle.attach();
-    let out = '';
-    let err = '';
-    s.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    s.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const ended = new Promise<void>((res) => s.stdout.on('end', res));
-    await handle.start();
-    s.stdin.end(input);
-    const { exitCode } = await handle.wait();
-    await ended;
-    return { out, err, exitCode };
-  } finally {
-    await handle.remove();
-  }
-}
-
 beforeAll(async () => {
   host = (await hostFacts(engine)).facts;
   images.python = (await requireRunnerImage(engine, { root: ROOT }, 'python')).id;
@@ -89,7 +70,7 @@ describe.each(cases)('profile %s on %s', (profile: ProfileName, runtime) => {
 
   it('runs Python 3.11 + Beancount (load, book, plugins, threads, stdin)', async () => {
     const spec = await specFor({ profile, runtime, host, image: images.python, runId, ask, ledgerDir: profile === 'strict' ? undefined : ROOT });
-    const r = await run({ ...spec.body, Entrypoint: ['python3', '-I', '-S', '-B', '-c', PYTHON], Cmd: [] }, '{"a":1}\n{"b":2}\n');
+    const r = await runBody(engine, { ...spec.body, Entrypoint: ['python3', '-I', '-S', '-B', '-c', PYTHON], Cmd: [] }, '{"a":1}\n{"b":2}\n');
     expect(r.err).toBe('');
     expect(r.exitCode).toBe(0);
     const res = JSON.parse(r.out);
@@ -99,7 +80,7 @@ describe.each(cases)('profile %s on %s', (profile: ProfileName, runtime) => {
 
   it('runs Node 18 (stdin, crypto, timers, a worker thread)', async () => {
     const spec = await specFor({ profile, runtime, host, image: images.node, runId, ask, ledgerDir: profile === 'strict' ? undefined : ROOT });
-    const r = await run({ ...spec.body, Entrypoint: ['node', '-e', NODE], Cmd: [] }, '{"a":1}\n');
+    const r = await runBody(engine, { ...spec.body, Entrypoint: ['node', '-e', NODE], Cmd: [] }, '{"a":1}\n');
     expect(r.err).toBe('');
     expect(r.exitCode).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ worker: 42, big: 1e6, stdin: [{ a: 1 }] });

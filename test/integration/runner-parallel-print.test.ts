@@ -20,7 +20,7 @@ import { hostFacts } from '../../src/policy/host-facts.js';
 import { loadPolicy } from '../../src/policy/load-policy.js';
 import { stageGrant } from '../../src/stages/stage-body.js';
 import { ROOT } from './helpers/cli.js';
-import { FIXTURE_BINDS, jsonLines, runStage } from './helpers/runner-container.js';
+import { FIXTURE_BINDS, jsonLines, runBody, runStage } from './helpers/runner-container.js';
 
 const FIX = path.join(ROOT, 'test', 'fixtures');
 const CHECK = ['python3', '-I', '-B', '/check/parallel_print_check.py'];
@@ -71,25 +71,6 @@ async function sessionLikeBody(profile: 'strict' | 'standard', runtime: 'runc' |
   return { body: { ...body, Entrypoint: CHECK, HostConfig: { ...body.HostConfig, Mounts: [...(body.HostConfig.Mounts ?? []), check] } }, cpus: grant.limits.cpus };
 }
 
-async function runBody(body: CreateContainerBody): Promise<{ exitCode: number; out: string; err: string }> {
-  const handle = await engine.createContainer(body);
-  try {
-    const s = await handle.attach();
-    let out = '';
-    let err = '';
-    s.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    s.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const ended = new Promise<void>((res) => s.stdout.on('end', res));
-    await handle.start();
-    s.stdin.end();
-    const { exitCode } = await handle.wait();
-    await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
-    return { exitCode, out, err };
-  } finally {
-    await handle.remove();
-  }
-}
-
 describe("python runner: the session's parallel print", () => {
   it('prints the same bytes with workers as without, falls back, reaps every worker and keeps off the channel', async () => {
     const res = await runStage(engine, { image, runId, entrypoint: CHECK, cmd: LEDGERS, binds: [FIXTURE_BINDS.ledgers, FIXTURE_BINDS.checks] });
@@ -102,7 +83,7 @@ describe("python runner: the session's parallel print", () => {
   it.each(cases)("does so under the session's confinement: profile %s on %s", async (profile, runtime) => {
     if (runtime === 'runsc' && !host.runtimes.includes('runsc')) return;
     const { body, cpus } = await sessionLikeBody(profile, runtime);
-    const res = await runBody(body);
+    const res = await runBody(engine, body);
     expect(res.exitCode, res.err).toBe(0);
     const [report] = jsonLines(res.out) as Report[];
     expectSameBytes(report!);

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Engine } from '../../../src/engine/engine.js';
+import type { CreateContainerBody, Engine } from '../../../src/engine/engine.js';
 import { ourLabels } from '../../../src/labels.js';
 import { ROOT } from './cli.js';
 
@@ -87,4 +87,24 @@ export function pluginInput(loaded: Array<Record<string, unknown>>, name: string
   const dirs = loaded.filter((l) => l.type === 'directive');
   const header = { type: 'header', protocol: 1, plugin: { name, version: null }, config, options, count: dirs.length };
   return [header, ...dirs, { type: 'end' }].map((m) => JSON.stringify(m)).join('\n') + '\n';
+}
+
+/** Runs a container from a full create body to completion with `input` on stdin; always removes it. */
+export async function runBody(engine: Engine, body: CreateContainerBody, input = ''): Promise<{ exitCode: number; out: string; err: string }> {
+  const handle = await engine.createContainer(body);
+  try {
+    const s = await handle.attach();
+    let out = '';
+    let err = '';
+    s.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    s.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const ended = new Promise<void>((res) => s.stdout.on('end', res));
+    await handle.start();
+    s.stdin.end(input);
+    const { exitCode } = await handle.wait();
+    await Promise.race([ended, new Promise((r) => setTimeout(r, 5000))]);
+    return { exitCode, out, err };
+  } finally {
+    await handle.remove();
+  }
 }
