@@ -37,7 +37,10 @@ export function stageGrant(o: Pick<StageBodyOptions, 'kind' | 'ledgerDir' | 'mem
     capabilities: { ledger: o.ledgerDir ? 'read' : 'none', network: 'none', scratchBytes: null, env: [], effects: ['add', 'modify', 'remove'] },
     limits: {
       memoryBytes: o.memoryBytes,
-      cpus: 1,
+      // two: the session prints a large ledger in worker processes while it finalizes it
+      // (images/python-runner/runner/sbx_runner/parallel_print.py); under one CPU of quota
+      // they would only take turns with it, and it does not fork
+      cpus: 2,
       timeoutMs: o.timeoutMs,
       pids: 32,
       outputBytes: Number.MAX_SAFE_INTEGER,

@@ -3,9 +3,10 @@
 // An in-container check forces workers onto small ledgers of mixed directive types, cut at
 // every boundary between two directives, and checks the fallbacks (finalize changed a
 // directive, a worker failed or was killed), that every worker is reaped and that none writes
-// to the session's channel. It runs in the runner image as it is, then under the session's
-// own confinement (the admin profile's seccomp, its cgroup limits, read-only root) on runc
-// and on gVisor.
+// to the session's channel; then a 3-year bean-example ledger goes through the session's
+// finalize request as it is, the session deciding on workers itself. It runs in the runner
+// image as it is, then under the session's own confinement (the admin profile's seccomp, its
+// cgroup limits, read-only root) on runc and on gVisor.
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +60,9 @@ function expectSameBytes(report: Report) {
   expect(report.ledgers['finalize.beancount'].session).toMatchObject({ same_bytes: true, used: 0, finalize_unchanged: false });
   // a small ledger prints in the session, as it always did
   expect(report.plan.workers_for_100).toBe(0);
+  // a 3-year bean-example ledger through the finalize request as it is: the session decides, the bytes are the same
+  expect(report.example.entries).toBeGreaterThan(1000);
+  expect(report.example).toMatchObject({ same_bytes: true, used: report.example.forked });
 }
 
 /** The trusted session's container body (stageGrant, as sessionBody builds it), running the check instead. */
@@ -77,6 +81,8 @@ describe("python runner: the session's parallel print", () => {
     expect(res.exitCode, res.stderr).toBe(0);
     const [report] = jsonLines(res.stdout) as Report[];
     expectSameBytes(report!);
+    // no CPU quota here: with two cores or more, the session forks for the example on its own
+    if (availableParallelism() >= 2) expect(report!.example.forked).toBeGreaterThanOrEqual(2);
   });
 
   const cases = (['strict', 'standard'] as const).flatMap((p) => (['runc', 'runsc'] as const).map((r) => [p, r] as const));
@@ -95,10 +101,12 @@ describe("python runner: the session's parallel print", () => {
       expect(plan.room).toBeLessThan(2 * 1024 ** 3);
       // with fewer than 2 CPUs the workers would only take turns with the session: none
       expect(plan.workers_for_30000 > 0).toBe(Math.round(plan.cpus) >= 2);
+      expect(report!.example.forked > 0).toBe(Math.round(plan.cpus) >= 2);
     } else {
       // gVisor shows no cgroup: the memory limit is unknown, and then the session never forks on its own
       expect(plan.room).toBeNull();
       expect(plan.workers_for_30000).toBe(0);
+      expect(report!.example.forked).toBe(0);
     }
   });
 });
