@@ -102,7 +102,7 @@ export async function executeChain<T = undefined>(req: ChainRequest | ChainReque
       config: p.line.config,
       options: req.options,
       input,
-      ...(req.loadedInput?.(p) ? { loaded: req.loadedInput(p) } : {}),
+      loaded: req.loadedInput?.(p),
       effects: p.effects,
       limits: p.limits,
       signal: req.signal,

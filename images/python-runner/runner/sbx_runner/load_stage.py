@@ -152,7 +152,7 @@ def main(channel, args):
             encoded.append(enc)
     lines = read_lines(sys.stdin.buffer) if args.session else None
     want_pickle = args.loaded_pickle
-    if getattr(args, 'pickle_on_request', False) and lines is not None:
+    if args.pickle_on_request and lines is not None:
         channel.flush()  # the host checks the directives while it decides
         want_pickle = load_choice(lines) or want_pickle
     msg = loaded.message(encoded) if want_pickle else None

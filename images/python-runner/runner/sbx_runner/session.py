@@ -27,7 +27,6 @@ printing, {"type":"text","text":s}... and {"type":"end"}.
 """
 import gc
 import importlib
-import io
 import json
 import sys
 import time
@@ -39,7 +38,6 @@ from .effects import compute_effects, to_messages
 from .errors import error_message
 from .finalize_stage import finalize, send_answer
 from .options_codec import decode_options
-from .print_stage import print_ledger
 from .snapshot import Snapshot
 from .transform import run_plugin
 
