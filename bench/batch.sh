@@ -6,7 +6,8 @@
 # then the result printed), as a cron loop of bean-check would; and, for reference, one
 # Python process for all of them. Prints the wall times and the ratios (target <= 1.5x
 # against the loop), measured in this run, and sandboxctl's peak RSS. Then a memory run: MEMORY_N tiny ledgers, sandboxctl's RSS sampled
-# through the run (target: flat, peak under 300 MB).
+# through the run (target: flat, peak under 300 MB). And the floor under the ratio: what the
+# containers alone cost, empty (bench/container-floor.mjs), for as many as the batch makes.
 #
 # Usage: bench/batch.sh
 #   N=200          one-year ledgers (bean-example -s 1..N, 2024-01-01 to 2025-01-01; 0: memory run only)
@@ -160,6 +161,18 @@ printf '  %-58s %8s s  CPU %6s s   %sx the loop (target <= %sx), %sx one process
 printf '  %-58s %8s s\n' "sandboxctl per ledger (wall x jobs / N)" "$(awk -v w="$sbx_wall" -v j="$jobs_used" -v n="$N" 'BEGIN { printf "%.2f", w * j / n }')"
 printf '  %-58s %8s MB (target < %s MB)\n' "sandboxctl peak RSS (GNU time)" "$(peak_mb "$work/year.time")" "$TARGET_RSS_MB"
 echo "  load average: $(loadavg) (before sandboxctl's run: $load_mid)"
+
+# the floor under any design that gives each ledger its own containers: one container per
+# plugin line and one for the trusted session, each costing the machine at least what an
+# empty one does (bench/container-floor.mjs: the plugin's own spec running /bin/true)
+per_ledger=$(( $(printf '%s\n' "$PLUGIN_LINES" | grep -c '^plugin') + 1 ))
+floor=$(PROFILE="$PROFILE" node bench/container-floor.mjs --json)
+floor_cpu=$(node -e 'console.log(JSON.parse(process.argv[1]).cpuMsPerContainer)' "$floor")
+echo "floor: $per_ledger containers per ledger (the session and one per plugin line), never reused across ledgers;"
+echo "  an empty container under profile $PROFILE costs the machine $floor_cpu ms of CPU (bench/container-floor.mjs)"
+awk -v c="$floor_cpu" -v k="$per_ledger" -v n="$N" -v cores="$(nproc)" -v base="$base_wall" -v t="$TARGET_RATIO" 'BEGIN {
+  w = c * k * n / 1000 / cores
+  printf "  %d ledgers x %d empty containers on %d cores: at least %.2f s of wall with no plugin code at all, %.2fx the loop (target <= %sx)\n", n, k, cores, w, w / base, t }'
 fi
 
 [ "$MEMORY_N" -gt 0 ] || exit 0
