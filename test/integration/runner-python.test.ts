@@ -90,6 +90,19 @@ describe('python runner: plugin stage', () => {
     ]);
   });
 
+  it('a plugin that reaches Beancount modules only as attributes of `beancount` finds them, as in-process', async () => {
+    // Beancount's loader has imported them before a plugin runs in-process; here they come on first use (sbx_runner/lazy_submodules.py)
+    const res = await run({ cmd: ['plugin', '--entrypoint', 'attr_imports.py', '--name', 'test.attr-imports'], binds: [bundle('attr-imports')], input: pluginInput(loaded, 'test.attr-imports', null) });
+    expect(res.exitCode, res.stderr).toBe(0);
+    const msgs = pluginMessages(res.stdout);
+    expect(msgs.filter((m) => m.type === 'error')).toEqual([]);
+    const txns = loaded.filter((l) => l.type === 'directive' && (l.directive as { type: string }).type === 'Transaction').length;
+    const modified = msgs.filter((m) => m.type === 'modify') as Array<{ directive: { tags: string[] } }>;
+    expect(txns).toBeGreaterThan(0);
+    expect(modified).toHaveLength(txns);
+    expect(modified.every((m) => m.directive.tags.includes('attr-imports'))).toBe(true);
+  });
+
   it('a plugin printing to stdout (print, sys.__stdout__, fd 1, a child process) does not corrupt the protocol', async () => {
     const res = await run({ cmd: ['plugin', '--entrypoint', 'noisy.py'], binds: [bundle('noisy')], input: pluginInput(loaded, 'noisy', null) });
     expect(res.exitCode, res.stderr).toBe(0);

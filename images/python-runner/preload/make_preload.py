@@ -43,7 +43,7 @@ PLUGIN_STAGE = ['sbx_runner.cli', 'sbx_runner.channel', 'sbx_runner.plugin_stage
 # and what the other stages import, what the stages import later (errors, argparse for an
 # unusual command line), and every plugin that ships in Beancount (`--module beancount.plugins.X`)
 LATER = ['sbx_runner.load_stage', 'sbx_runner.finalize_stage', 'sbx_runner.print_stage', 'sbx_runner.session',
-         'sbx_runner.loaded', 'beancount.loader', 'traceback', 'argparse']
+         'sbx_runner.loaded', 'sbx_runner.parallel_print', 'beancount.loader', 'traceback', 'argparse']
 
 
 def imported_by(code):

@@ -6,6 +6,7 @@ from .channel import read_input
 from .codec import decode_directive
 from .effects import compute_effects, to_messages
 from .errors import error_message
+from . import lazy_submodules
 from .loaded import LoadedInput, assemble
 from .options_codec import decode_options
 from .snapshot import Snapshot, decode_with_snapshot
@@ -30,6 +31,9 @@ class _Preloaded:
 
 
 def main(channel, args):
+    # Beancount's submodules, imported in-process before any plugin runs, come on first use
+    lazy_submodules.install()
+
     def load_for(name):
         if args.entrypoint:
             return lambda: load_module(name, args.bundle, args.entrypoint)
