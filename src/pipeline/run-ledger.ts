@@ -13,7 +13,7 @@ import type { StepPreparation } from './jsonl-run.js';
 import { defaultMaxResults } from '../run/run-limits.js';
 import { runBody } from '../run/run-plugin.js';
 import { WarmPool } from '../run/warm-start.js';
-import type { LoadedInput } from '../run/loaded-input.js';
+import { readsLoaderPickle, type LoadedInput } from '../run/loaded-input.js';
 import type { CheckedSeccomp } from '../policy/seccomp.js';
 import { ledgerError, pluginError, sandboxError, type RunError } from './diagnostics.js';
 import { executeChain, type ChainStep, type PreparedPlugin } from './execute-plugins.js';
@@ -136,8 +136,7 @@ async function runInSession(
     warm.start(p.position, req.engine, runBody({ spec: p.spec, runId: req.runId, plugin: { name: p.name, version: p.version }, image: p.image }));
   }
   // the loader pickles what it loaded only for Python plugin containers made from its own image
-  // (a container built on the loader's image: what readsLoaderPickle checks of an image's label)
-  const readsPickle = (p: PreparedPlugin) => p.isolation !== 'session' && p.image.runnerId === req.runner.id;
+  const readsPickle = (p: PreparedPlugin) => p.isolation !== 'session' && readsLoaderPickle(p.image, req.runner.id);
   session.chooseLoad({ pickle: plugins.some(readsPickle) });
   // builtins at the head of the chain run in the session while the host still reads what it loaded
   const leading = plugins.findIndex((p) => p.isolation !== 'session');

@@ -1,18 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { Directive } from '../ledger/directive-schema.js';
 import { loadedInputBody, readsLoaderPickle } from './loaded-input.js';
-import { RUNNER_ID_LABEL } from './plugin-image.js';
 
 const d = (n: number) => ({ type: 'Note', date: '2020-01-01', meta: { n }, account: 'Assets:Cash', comment: `c${n}` }) as unknown as Directive;
 const LINE = '{"type":"loaded","format":{"encoding":"pickle","pickle":5,"python":"3.11","beancount":"2.3.5","codec":1},"count":3,"data":"AAAA"}';
 
 describe('readsLoaderPickle', () => {
   it('offers the pickle to the loader image itself and to images built on it, never to others', () => {
-    expect(readsLoaderPickle({ id: 'sha256:py', labels: {} }, 'sha256:py')).toBe(true);
-    expect(readsLoaderPickle({ id: 'sha256:plugin', labels: { [RUNNER_ID_LABEL]: 'sha256:py' } }, 'sha256:py')).toBe(true);
+    expect(readsLoaderPickle({ id: 'sha256:py' }, 'sha256:py')).toBe(true);
+    expect(readsLoaderPickle({ id: 'sha256:plugin', runnerId: 'sha256:py' }, 'sha256:py')).toBe(true);
     // built on another runner image (an older python runner, or the node runner), or a pinned image
-    expect(readsLoaderPickle({ id: 'sha256:plugin', labels: { [RUNNER_ID_LABEL]: 'sha256:old' } }, 'sha256:py')).toBe(false);
-    expect(readsLoaderPickle({ id: 'sha256:pinned', labels: {} }, 'sha256:py')).toBe(false);
+    expect(readsLoaderPickle({ id: 'sha256:plugin', runnerId: 'sha256:old' }, 'sha256:py')).toBe(false);
+    expect(readsLoaderPickle({ id: 'sha256:pinned' }, 'sha256:py')).toBe(false);
   });
 });
 

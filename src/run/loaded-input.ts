@@ -3,11 +3,9 @@
 // it came), then runs of references into it and, in full, the directives plugins made or
 // changed. The runner checks the pickle's format before reading it; the host offers the
 // encoding only to containers made from the loader's own image, so the two always match.
-import type { ImageInfo } from '../engine/engine.js';
 import type { Directive } from '../ledger/directive-schema.js';
 import { referenceLines } from '../protocol/loaded-message.js';
 import { batchLines } from './input-batches.js';
-import { RUNNER_ID_LABEL } from './plugin-image.js';
 
 export interface LoadedInput {
   /** The loader's "loaded" line, as it sent it (without the newline). */
@@ -16,9 +14,13 @@ export interface LoadedInput {
   index: ReadonlyMap<Directive, number>;
 }
 
-/** True when a plugin's image is the loader's runner image or was built on it (same Python, pickle, codec). */
-export function readsLoaderPickle(pluginImage: Pick<ImageInfo, 'id' | 'labels'>, loaderImageId: string): boolean {
-  return pluginImage.id === loaderImageId || pluginImage.labels[RUNNER_ID_LABEL] === loaderImageId;
+/**
+ * True when a plugin's image is the loader's runner image or was built on it (same Python,
+ * pickle, codec). `runnerId`: the runner image a bundle's image was built on, as
+ * ensurePluginImage built it (and as its image's RUNNER_ID_LABEL says).
+ */
+export function readsLoaderPickle(pluginImage: { id: string; runnerId?: string }, loaderImageId: string): boolean {
+  return pluginImage.id === loaderImageId || pluginImage.runnerId === loaderImageId;
 }
 
 // error-only plugins that share an input (one list) are sent the same bytes

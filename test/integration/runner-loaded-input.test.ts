@@ -12,6 +12,7 @@ import { Labels } from '../../src/labels.js';
 import { DirectiveSchema, type Directive } from '../../src/ledger/directive-schema.js';
 import { referenceLines } from '../../src/protocol/loaded-message.js';
 import { readsLoaderPickle } from '../../src/run/loaded-input.js';
+import { RUNNER_ID_LABEL } from '../../src/run/plugin-image.js';
 import { runPlugin } from '../../src/run/run-plugin.js';
 import { ROOT } from './helpers/cli.js';
 import { cleanupFixtureImages, fixture, limitsFor, quietLogger, specFor } from './helpers/plugin-fixtures.js';
@@ -133,7 +134,8 @@ describe('runPlugin with the loaded encoding', () => {
   it('sends the pickle and references to a plugin built on the loader\'s image, and gets its input back', async () => {
     const { bundle: b, image: img } = await fixture(engine, 'passthrough');
     const info = await engine.inspectImage(img.id);
-    expect(readsLoaderPickle(info!, image)).toBe(true);
+    // the image says what it was built on: the loader's own runner image
+    expect(readsLoaderPickle({ id: info!.id, runnerId: info!.labels[RUNNER_ID_LABEL] }, image)).toBe(true);
     const input = directives.map((d, i) => (i === 3 ? (structuredClone(d) as Directive) : d));
     const r = await runPlugin({
       engine,
