@@ -12,24 +12,15 @@
 //   needs `npm run build`, the engine and the images
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { benchContext, dist, preparedUnder, ROOT } from './lib/prepared-plugin.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = path.join(ROOT, 'dist');
 const BUNDLE = path.resolve(process.env.NOOP_BUNDLE ?? path.join(ROOT, 'test', 'fixtures', 'plugins', 'passthrough'));
 const RUNS = Number(process.env.RUNS ?? 10);
 const PROFILE = process.env.PROFILE ?? 'standard';
 const asJson = process.argv.includes('--json');
 
-const imp = (p) => import(path.join(DIST, p));
-const { createDockerEngine } = await imp('engine/docker-engine.js');
-const { createLogger } = await imp('logger.js');
-const { loadPolicy } = await imp('policy/load-policy.js');
-const { hostFacts } = await imp('policy/host-facts.js');
-const { preparePlugin } = await imp('pipeline/jsonl-run.js');
-const { runBody } = await imp('run/run-plugin.js');
-const { startContainer } = await imp('run/warm-start.js');
-const { newRunId } = await imp('ids.js');
+const { runBody } = await dist('run/run-plugin.js');
+const { startContainer } = await dist('run/warm-start.js');
 
 /** Busy CPU time of the whole machine so far, in ms (user, nice, system, irq, softirq, steal). */
 function busyMs() {
@@ -38,17 +29,9 @@ function busyMs() {
   return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
-const engine = createDockerEngine();
-const logger = createLogger('silent');
-const runId = newRunId(new Date());
-const host = (await hostFacts(engine)).facts;
-const policy = await loadPolicy({ root: ROOT, env: process.env, profile: PROFILE });
-const step = await preparePlugin(
-  { bundleDir: BUNDLE, line: { name: path.basename(BUNDLE), config: null, filename: null, lineno: null }, position: 0 },
-  { engine, root: ROOT, runId, logger, policy, host, env: {} },
-);
-if (!step.ok) throw step.error;
-const p = step.plugin;
+const ctx = await benchContext();
+const { engine } = ctx;
+const { runId, policy, plugin: p } = await preparedUnder(ctx, PROFILE, BUNDLE);
 const full = runBody({ spec: p.spec, runId, plugin: { name: p.name, version: p.version }, image: p.image });
 // the plugin's own spec, with nothing to run but /bin/true
 const body = { ...full, Entrypoint: ['/bin/true'], Cmd: [] };

@@ -20,14 +20,11 @@
 //   env RUNS=15 WARMUP=2 PROFILES="strict standard" NOOP_BUNDLE=dir
 //   needs `npm run build`, the engine and the images
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { benchContext, dist, preparedUnder, ROOT } from './lib/prepared-plugin.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = path.join(ROOT, 'dist');
 const CLI = path.join(ROOT, 'bin', 'sandboxctl.js');
 const BUNDLE = path.resolve(process.env.NOOP_BUNDLE ?? path.join(ROOT, 'test', 'fixtures', 'plugins', 'passthrough'));
 const RUNS = Number(process.env.RUNS ?? 15);
@@ -35,20 +32,9 @@ const WARMUP = Number(process.env.WARMUP ?? 2);
 const TARGET = 0.6;
 const PROFILES = (process.env.PROFILES ?? 'strict standard').split(/\s+/).filter(Boolean);
 
-if (!existsSync(path.join(DIST, 'cli', 'index.js'))) {
-  console.error('dist/ is missing: run `npm run build` first (and `node bin/sandboxctl.js images build`)');
-  process.exit(2);
-}
-const imp = (p) => import(path.join(DIST, p));
-const { createDockerEngine } = await imp('engine/docker-engine.js');
-const { createLogger } = await imp('logger.js');
-const { loadPolicy } = await imp('policy/load-policy.js');
-const { hostFacts } = await imp('policy/host-facts.js');
-const { preparePlugin } = await imp('pipeline/jsonl-run.js');
-const { runPlugin, runBody } = await imp('run/run-plugin.js');
-const { startContainer } = await imp('run/warm-start.js');
-const { newRunId } = await imp('ids.js');
-const { loadBundle } = await imp('manifest/bundle.js');
+const { runPlugin, runBody } = await dist('run/run-plugin.js');
+const { startContainer } = await dist('run/warm-start.js');
+const { loadBundle } = await dist('manifest/bundle.js');
 
 // a tiny ledger's worth of directives, in protocol v1 form
 const meta = (lineno) => ({ filename: '/ledger/tiny.beancount', lineno });
@@ -121,20 +107,12 @@ try {
   await writeFile(input, TINY.map((d) => JSON.stringify(d)).join('\n') + '\n');
   const env = { ...process.env, SANDBOXCTL_AUDIT_LOG: path.join(work, 'audit.jsonl') };
 
-  const engine = createDockerEngine();
-  const logger = createLogger('silent');
-  const host = (await hostFacts(engine)).facts;
+  const ctx = await benchContext();
+  const { engine, logger } = ctx;
   console.log(`no-op plugin fixed cost: ${TINY.length} directives through ${path.relative(ROOT, BUNDLE)}; ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   for (const profile of PROFILES) {
     // prepared as the CLI prepares it: policy, grant, the plugin image, the container spec
-    const runId = newRunId(new Date());
-    const policy = await loadPolicy({ root: ROOT, env: process.env, profile });
-    const step = await preparePlugin(
-      { bundleDir: BUNDLE, line: { name: path.basename(BUNDLE), config: null, filename: null, lineno: null }, position: 0 },
-      { engine, root: ROOT, runId, logger, policy, host, env: {} },
-    );
-    if (!step.ok) throw step.error;
-    const p = step.plugin;
+    const { runId, policy, plugin: p } = await preparedUnder(ctx, profile, BUNDLE);
     const runtime = p.spec.HostConfig?.Runtime ?? 'runc';
     const header = { type: 'header', protocol: 1, plugin: { name: p.name, version: p.version }, config: null, options: {}, count: TINY.length };
     const stream = [header, ...TINY.map((d, i) => ({ type: 'directive', index: i, directive: d })), { type: 'end' }].map((m) => JSON.stringify(m)).join('\n') + '\n';
