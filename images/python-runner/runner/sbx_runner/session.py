@@ -28,11 +28,10 @@ printing, {"type":"text","text":s}... and {"type":"end"}.
 import gc
 import importlib
 import json
-import sys
 import time
 from operator import is_
 
-from .channel import ProtocolError, read_lines
+from .channel import ProtocolError
 from .codec import decode_directive
 from .effects import compute_effects, to_messages
 from .errors import error_message
@@ -202,13 +201,11 @@ def finalize_request(channel, req, lines, known, options_map):
     channel.flush()
 
 
-def serve(channel, loaded, encoded, options_map, options_json, lines=None):
-    """Answers the host's requests (`lines`, read from stdin when None) until its end of input."""
+def serve(channel, loaded, encoded, options_map, options_json, lines):
+    """Answers the host's requests (`lines`: the rest of stdin, as read_lines reads it) until its end of input."""
     known = Known(loaded, encoded)
     # the session's current list, its JSON, and a snapshot of it still valid (or None)
     current = (known.entries[:len(loaded)], known.json[:len(loaded)], None)
-    if lines is None:
-        lines = read_lines(sys.stdin.buffer)
     for n, req in lines:
         if req['type'] == 'run':
             if req.get('input') == 'current':

@@ -6,7 +6,6 @@ import sys
 import traceback
 
 from beancount.core import data
-# beancount.loader (parser, booking, hashlib...) for LoadError: imported by _load_error, for an error only
 
 
 def _module_path(entrypoint):
@@ -73,7 +72,8 @@ def _import_from_bundle(name, dotted, path, bundle):
 
 
 def _load_error(message):
-    return importlib.import_module('beancount.loader').LoadError(data.new_metadata('<load>', 0), message, None)
+    from beancount.loader import LoadError  # (parser, booking, hashlib...): only for an error
+    return LoadError(data.new_metadata('<load>', 0), message, None)
 
 
 def run_plugin(module_loader, plugin_name, plugin_config, entries, options_map):
