@@ -8,16 +8,17 @@ import path from 'node:path';
 import type { Engine } from '../engine/engine.js';
 import { Labels } from '../labels.js';
 import type { Logger } from '../logger.js';
-import { STAGING_PREFIX } from '../pipeline/ledger-invocation.js';
+import { stagingOwner } from '../pipeline/output-staging.js';
 import { collectLeftovers, pidIsAlive } from '../run/leftovers.js';
 import { tempOwner } from './atomic-file.js';
 import { COPY_PREFIX } from './private-copy.js';
 
 /** The pid in a staging or private-copy directory's name made by a batch, else undefined (pure). */
 export function leftoverOwner(name: string): number | undefined {
-  for (const prefix of [STAGING_PREFIX, COPY_PREFIX]) {
-    if (!name.startsWith(prefix)) continue;
-    const m = /^(\d+)-/.exec(name.slice(prefix.length));
+  const staging = stagingOwner(name);
+  if (staging !== undefined) return staging;
+  if (name.startsWith(COPY_PREFIX)) {
+    const m = /^(\d+)-/.exec(name.slice(COPY_PREFIX.length));
     return m ? Number(m[1]) : undefined;
   }
   return tempOwner(name);

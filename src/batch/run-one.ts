@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 import { outcomeOf } from '../pipeline/audit-entry.js';
 import type { RunError } from '../pipeline/diagnostics.js';
 import { sha256File } from '../pipeline/file-digest.js';
-import { invokeLedger, STAGING_PREFIX, type LedgerInvocation } from '../pipeline/ledger-invocation.js';
+import { invokeLedger, type LedgerInvocation } from '../pipeline/ledger-invocation.js';
 import { ledgerReader, SANDBOX_UID } from '../pipeline/ledger-reader.js';
 import { isEngineFailure } from './engine-watch.js';
 import type { BatchInputs } from './inputs.js';
@@ -40,11 +40,6 @@ export interface BatchRunContext {
   defaultProfile: string;
   /** Whether this process runs as root (then root-owned private ledgers are copied for the sandbox). */
   asRoot: boolean;
-}
-
-/** What the batch's own staging directories are named: the pid tells a dead batch's from a live one's. */
-export function stagingPrefix(pid = process.pid): string {
-  return `${STAGING_PREFIX}${pid}-`;
 }
 
 /** `runId` names this attempt: its containers carry it, so the batch can remove them if the engine fails under it. */
@@ -112,7 +107,6 @@ export async function runOne(job: LedgerJob, ctx: BatchRunContext, attempt: numb
       profilesDir: ctx.profilesDir,
       pluginsDir: job.pluginsDirs,
       output: job.output,
-      stagingPrefix: stagingPrefix(),
       durable: true,
       format: ctx.format,
       stageTimeoutMs: ctx.stageTimeoutMs,

@@ -3,8 +3,7 @@
 // file), every way it ends audited. Shared by `sandboxctl run LEDGER` and `sandboxctl
 // batch`; neither stdout nor stderr is written here.
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditEntry, AuditLog } from '../audit/index.js';
 import type { Engine } from '../engine/engine.js';
@@ -22,11 +21,9 @@ import type { PreparedStep, RefusedStep } from './jsonl-run.js';
 import { ledgerSandboxOptions, preparePlugins } from './prepare-plugins.js';
 import { auditRunFailure, pingOrAudit } from './run-end-audit.js';
 import { runLedger, type LedgerRunResult } from './run-ledger.js';
+import { stageOutput } from './output-staging.js';
 
 export const STATUS_EXIT = { ok: ExitCode.ok, errors: ExitCode.ledgerErrors, refused: ExitCode.refused, violation: ExitCode.violation } as const;
-
-/** The prefix of the directory an output is staged in, next to its destination (a dot-directory: no glob picks it up). */
-export const STAGING_PREFIX = '.sandboxctl-out-';
 
 export interface LedgerInvocationRequest {
   engine: Engine;
@@ -47,8 +44,6 @@ export interface LedgerInvocationRequest {
   pluginsDir?: string[];
   /** The destination; without it the staged result is returned (`staged`), for the caller to stream and release. */
   output?: string;
-  /** Prefix of the staging directory's name (made next to the output, else in the temp dir). */
-  stagingPrefix?: string;
   /** fsync the output before it is renamed into place and its directory after: it survives a reboot whole. */
   durable?: boolean;
   format: 'beancount' | 'jsonl';
@@ -91,10 +86,12 @@ export async function invokeLedger(req: LedgerInvocationRequest): Promise<Ledger
     const ceiling = (await lookups.policy).ceiling;
     const host = (await lookups.host).facts;
     const runner = await lookups.runner;
-    const catalogue = await lookups.catalogue;
     const preparations: Array<PreparedStep | RefusedStep> = [];
     const prepared = new Map<number, PreparedStep>();
-    staged = await stageOutput(req.output, req.stagingPrefix ?? STAGING_PREFIX);
+    // next to the output (else in the temp dir), where dead runs' staging directories are removed first
+    const staging = await stageOutput(req.output);
+    staged = { dir: staging.dir, file: staging.file };
+    if (staging.removed.length > 0) log.info({ removed: staging.removed }, 'removed staging directories left by runs that were killed');
 
     const result = await runLedger({
       engine,
@@ -110,6 +107,8 @@ export async function invokeLedger(req: LedgerInvocationRequest): Promise<Ledger
       apparmor: host.apparmor,
       prepare: async (loaded) => {
         const policy = await loadPolicy({ ...policySources, ledgerOptions: ledgerSandboxOptions(loaded), ledgerOptionsSource: `${ledger.path} options` });
+        // the bundles were read while the session's container started and the ledger was parsed
+        const catalogue = await lookups.catalogue;
         const list = await preparePlugins(loaded, { engine, runId, root: req.root, logger: log, catalogue, policy, host, ledgerDir: path.dirname(req.ledgerPath), env: req.env });
         for (const p of list) if (p.ok) prepared.set(p.plugin.position, p);
         preparations.push(...list);
@@ -188,12 +187,6 @@ export function profileDigest(p: PolicyProfile): string {
 function started<T extends Record<string, Promise<unknown>>>(promises: T): T {
   for (const p of Object.values(promises)) p.catch(() => {});
   return promises;
-}
-
-/** The result is made next to its destination and renamed into place: never a partial file. */
-async function stageOutput(output: string | undefined, prefix: string): Promise<{ dir: string; file: string }> {
-  const dir = await mkdtemp(path.join(output ? path.dirname(output) : os.tmpdir(), prefix));
-  return { dir, file: path.join(dir, 'out') };
 }
 
 /** fsync a file or a directory (a rename in it becomes durable). */
