@@ -36,7 +36,8 @@ export interface ComposeService {
   mem_limit: number;
   memswap_limit: number;
   oom_kill_disable: boolean;
-  cpus: number;
+  cpu_period: number;
+  cpu_quota: number;
   pids_limit: number;
   ulimits: Record<string, { soft: number; hard: number }>;
   ipc: string;
@@ -58,7 +59,7 @@ export interface ComposeServiceInput {
 const BODY_KEYS = new Set(['Image', 'Cmd', 'User', 'Env', 'Labels', 'WorkingDir', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'OpenStdin', 'StdinOnce', 'Tty', 'HostConfig']);
 const HOST_KEYS = new Set<keyof HostConfig>([
   'NetworkMode', 'ReadonlyRootfs', 'Mounts', 'Tmpfs', 'CapDrop', 'SecurityOpt', 'Privileged', 'Memory', 'MemorySwap',
-  'OomKillDisable', 'NanoCpus', 'PidsLimit', 'Ulimits', 'IpcMode', 'Devices', 'Init', 'LogConfig', 'Runtime', 'AutoRemove',
+  'OomKillDisable', 'CpuPeriod', 'CpuQuota', 'PidsLimit', 'Ulimits', 'IpcMode', 'Devices', 'Init', 'LogConfig', 'Runtime', 'AutoRemove',
 ]);
 
 function refuse(what: string, value: unknown): never {
@@ -94,28 +95,6 @@ function volumes(mounts: NonNullable<HostConfig['Mounts']>): ComposeBindVolume[]
   });
 }
 
-/** The double next to x, toward +inf (up) or -inf (down); x is positive and finite here. */
-function nextDouble(x: number, up: boolean): number {
-  const f = new Float64Array([x]);
-  const bits = new BigInt64Array(f.buffer);
-  bits[0] = bits[0]! + (up ? 1n : -1n);
-  return f[0]!;
-}
-
-/**
- * docker-compose 1.29 sends NanoCpus as int(cpus * 1e9) in floating point, and refuses a
- * cpus whose product is not a whole number. For most values nano / 1e9 or a neighbouring
- * double gives back exactly nano; for about one in twenty (0.067 cores, say) no double does,
- * and compose cannot express that NanoCpus: refused, not rounded.
- */
-function composeCpus(nano: number): number {
-  const c = nano / 1e9;
-  for (const x of [c, nextDouble(c, true), nextDouble(c, false)]) if (x * 1e9 === nano) return x;
-  throw new UsageError(`docker-compose cannot express NanoCpus ${nano} exactly: it computes int(cpus * 1e9) in floating point, and no cpus value gives ${nano}`, {
-    hint: `ask for a CPU share compose can express in the plugin's resources.cpus (0.5, 0.25, 0.1 or ${c.toFixed(2)}, for example)`,
-  });
-}
-
 export function composeService(input: ComposeServiceInput): ComposeService {
   const { body } = input;
   const hc = body.HostConfig;
@@ -148,7 +127,8 @@ export function composeService(input: ComposeServiceInput): ComposeService {
     mem_limit: required(hc.Memory, 'Memory'),
     memswap_limit: required(hc.MemorySwap, 'MemorySwap'),
     oom_kill_disable: hc.OomKillDisable === true,
-    cpus: composeCpus(required(hc.NanoCpus, 'NanoCpus')),
+    cpu_period: required(hc.CpuPeriod, 'CpuPeriod'),
+    cpu_quota: required(hc.CpuQuota, 'CpuQuota'),
     pids_limit: required(hc.PidsLimit, 'PidsLimit'),
     ulimits,
     ipc: required(hc.IpcMode, 'IpcMode'),

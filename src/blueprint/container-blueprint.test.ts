@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Grant } from '../policy/grant.js';
 import { resolve } from '../policy/resolve.js';
 import { manifest, shippedProfile } from '../../test/fixtures/policy-fixtures.js';
-import { buildContainerSpec, NPROC_RUNC_BACKSTOP, redactEnv, runscHostPids, specDigest } from './container-blueprint.js';
+import { buildContainerSpec, cpuNanos, NPROC_RUNC_BACKSTOP, redactEnv, runscHostPids, specDigest } from './container-blueprint.js';
 import { checkSeccomp } from '../policy/seccomp.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -176,7 +176,9 @@ describe('container spec choices', () => {
     const hc = specFor('standard').body.HostConfig;
     expect(hc.Memory).toBe(512 * 1024 ** 2);
     expect(hc.MemorySwap).toBe(512 * 1024 ** 2);
-    expect(hc.NanoCpus).toBe(1e9);
+    // one CPU as a quota per one-second period (no NanoCpus, whose period is 100 ms)
+    expect([hc.CpuQuota, hc.CpuPeriod, hc.NanoCpus]).toEqual([1_000_000, 1_000_000, undefined]);
+    expect(cpuNanos(hc)).toBe(1e9);
     expect(hc.PidsLimit).toBe(100);
     expect(hc.Ulimits?.find((u) => u.Name === 'cpu')).toEqual({ Name: 'cpu', Soft: 121, Hard: 122 });
   });

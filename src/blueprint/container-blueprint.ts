@@ -8,6 +8,16 @@ import type { Grant } from '../policy/grant.js';
 import { hostPathMountable, LEDGER_MOUNT, SCRATCH_MOUNT } from './container-paths.js';
 import type { CheckedSeccomp } from '../policy/seccomp.js';
 
+
+/** The CFS period a container's CPU cap is enforced over, in microseconds (the kernel's longest). */
+export const CPU_PERIOD_US = 1_000_000;
+
+/** The CPUs a spec's quota allows, in billionths of a CPU (as the audit records them); 0: no cap. */
+export function cpuNanos(hc: Pick<HostConfig, 'CpuQuota' | 'CpuPeriod' | 'NanoCpus'>): number {
+  if (hc.CpuQuota && hc.CpuQuota > 0 && hc.CpuPeriod) return Math.round((hc.CpuQuota / hc.CpuPeriod) * 1e9);
+  return hc.NanoCpus ?? 0;
+}
+
 export { LEDGER_MOUNT, SCRATCH_MOUNT };
 /** Open files per process: the runners need a few dozen. */
 export const NOFILE = 1024;
@@ -163,7 +173,11 @@ export function buildContainerSpec(input: SpecInput): ContainerSpec {
     // equal to Memory: no swap on top of the cap
     MemorySwap: lim.memoryBytes,
     OomKillDisable: false,
-    NanoCpus: Math.round(lim.cpus * 1e9),
+    // the granted CPUs as a quota per one-second period, not NanoCpus (whose period is 100 ms):
+    // a short run (a container's start under gVisor, a small ledger) goes at full speed, and
+    // any run longer than a second averages its share all the same
+    CpuPeriod: CPU_PERIOD_US,
+    CpuQuota: Math.round(lim.cpus * CPU_PERIOD_US),
     PidsLimit: engineLimit,
     Ulimits: [
       ulimit('nofile', NOFILE),

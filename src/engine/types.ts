@@ -20,6 +20,8 @@ export interface HostConfig {
   KernelMemory?: number;
   OomKillDisable?: boolean;
   NanoCpus?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
   PidsLimit?: number;
   Ulimits?: Ulimit[];
   IpcMode?: string;

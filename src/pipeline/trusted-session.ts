@@ -18,7 +18,7 @@ import type { CheckedSeccomp } from '../policy/seccomp.js';
 import { LEDGER_MOUNT, stageBody } from '../stages/stage-body.js';
 import { EffectTracker, type PluginError } from '../validate/effects.js';
 import { validatePluginMessage } from '../validate/message.js';
-import { specDigest } from '../blueprint/container-blueprint.js';
+import { cpuNanos, specDigest } from '../blueprint/container-blueprint.js';
 import type { PluginRun, RunReport } from '../run/run-plugin.js';
 import { emptyUsage } from '../run/usage-sampler.js';
 import type { SessionConfinement } from './audit-entry.js';
@@ -127,7 +127,7 @@ export class TrustedSession {
       runtime: hc.Runtime ?? 'runc',
       apparmorApplied: (hc.SecurityOpt ?? []).some((o) => o.startsWith('apparmor=')),
       memoryBytes: hc.Memory ?? this.o.memoryBytes,
-      nanoCpus: hc.NanoCpus ?? 0,
+      nanoCpus: cpuNanos(hc),
       pids: hc.PidsLimit ?? 0,
     };
   }
