@@ -13,9 +13,8 @@ import type { CheckedSeccomp } from '../policy/seccomp.js';
 export const CPU_PERIOD_US = 1_000_000;
 
 /** The CPUs a spec's quota allows, in billionths of a CPU (as the audit records them); 0: no cap. */
-export function cpuNanos(hc: Pick<HostConfig, 'CpuQuota' | 'CpuPeriod' | 'NanoCpus'>): number {
-  if (hc.CpuQuota && hc.CpuQuota > 0 && hc.CpuPeriod) return Math.round((hc.CpuQuota / hc.CpuPeriod) * 1e9);
-  return hc.NanoCpus ?? 0;
+export function cpuNanos(hc: Pick<HostConfig, 'CpuQuota' | 'CpuPeriod'>): number {
+  return hc.CpuQuota && hc.CpuQuota > 0 && hc.CpuPeriod ? Math.round((hc.CpuQuota / hc.CpuPeriod) * 1e9) : 0;
 }
 
 export { LEDGER_MOUNT, SCRATCH_MOUNT };
