@@ -4,8 +4,10 @@
 # same plugin lines. Prints the median wall time of each and the ratio to bean-check, with
 # the target of each isolation level: standard (builtins in the trusted session) <= 1.2x,
 # standard-isolated (each builtin in its own container, runc) <= 1.5x, strict (each in its
-# own gVisor container) <= 2.0x. Then the quickstart ledger under strict, whole command,
-# against an absolute target of 3 s.
+# own gVisor container) <= 2.0x. With the standard profile, two floor lines
+# (bench/session-floor.mjs): Beancount's work and the print in one session container with
+# nothing sent to the host, without and with the session's own checks. Then the quickstart
+# ledger under strict, whole command, against an absolute target of 3 s.
 #
 # Usage: bench/ledger-vs-beancount.sh
 #   RUNS=5        timed runs of each command (after one untimed warm-up)
@@ -88,6 +90,17 @@ for prof in $PROFILES; do
   fi
   for fmt in $FORMATS; do names+=("sandboxctl run, profile $prof ($(level_of "$prof")), $fmt output") cmds+=("$(sbx "$prof" "$fmt")") targets+=("$(target_for "$prof")"); done
 done
+# the floor under the standard profile's line (bench/session-floor.mjs): Beancount's whole work and
+# the print in one session container with nothing sent to the host, without and with the
+# session's own checks (each plugin's effects, the audit's digests)
+if [[ " $PROFILES " == *" standard "* ]]; then
+  for checks in 0 1; do
+    floor_cmd="CHECKS=$checks node $ROOT/bench/session-floor.mjs $ledger"
+    bash -c "$floor_cmd" 2>"$work/stderr-floor.log" || { echo "error: bench/session-floor.mjs failed:" >&2; tail -5 "$work/stderr-floor.log" >&2; exit 1; }
+    what=$([ "$checks" = 1 ] && echo "with the session's checks" || echo "nothing checked")
+    names+=("floor: Beancount + print in one session container, no host, $what") cmds+=("$floor_cmd") targets+=("ratio")
+  done
+fi
 qs_cmd="node $ROOT/bin/sandboxctl.js run $ROOT/examples/quickstart/main.beancount --plugins-dir $ROOT/examples/quickstart/plugins --profile strict -o $work/quickstart.beancount"
 if [ "$QUICKSTART" = 1 ]; then
   bash -c "$qs_cmd" >/dev/null 2>"$work/stderr-quickstart.log" || { echo "error: the quickstart ledger failed under strict:" >&2; tail -5 "$work/stderr-quickstart.log" >&2; exit 1; }
@@ -129,6 +142,7 @@ for i in "${!names[@]}"; do
   awk -v m="$m" -v base="$base" -v name="${names[$i]}" -v t="$t" 'BEGIN {
     printf "  %-78s median %7.2f s", name, m
     if (t ~ /s$/) { lim = substr(t, 1, length(t) - 1); printf "   (target < %s s: %s)", lim, (m < lim ? "met" : "NOT met") }
+    else if (t == "ratio") printf "   ratio %.2fx", m / base
     else if (t != "") printf "   ratio %.2fx (target <= %sx: %s)", m / base, t, (m / base <= t ? "met" : "NOT met")
     printf "\n" }'
 done
@@ -146,6 +160,6 @@ for i in "${!cmds[@]}"; do
   awk -v t="$((b1 - b0))" -v hz="$hz" -v n="$cores" -v base="$base" -v name="${names[$i]}" -v target="${targets[$i]}" 'BEGIN {
     cpu = t / hz; floor = cpu / n
     printf "  %-78s %6.2f s of CPU", name, cpu
-    if (target != "" && target !~ /s$/) printf ", so at least %.2f s of wall on %d cores: %.2fx bean-check at best (target <= %sx)", floor, n, floor / base, target
+    if (target != "" && target != "ratio" && target !~ /s$/) printf ", so at least %.2f s of wall on %d cores: %.2fx bean-check at best (target <= %sx)", floor, n, floor / base, target
     printf "\n" }'
 done
