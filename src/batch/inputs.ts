@@ -3,7 +3,7 @@
 // before the next one (each recorded input looked up as it is now). Look-ups shared by the
 // ledgers of one batch are made once.
 import path from 'node:path';
-import type { Engine } from '../engine/engine.js';
+import type { Engine, ImageInfo } from '../engine/engine.js';
 import { requireRunnerImage } from '../images/build.js';
 import { loadBundle } from '../manifest/bundle.js';
 import { pluginDirs, readCatalogue, type Catalogue } from '../pipeline/catalogue.js';
@@ -36,8 +36,12 @@ export class BatchInputs {
     return p;
   }
 
-  runnerImageId(): Promise<string> {
-    return this.once('runner', async () => (await requireRunnerImage(this.o.engine, { root: this.o.root }, 'python')).id);
+  runnerImage(): Promise<ImageInfo> {
+    return this.once('runner', () => requireRunnerImage(this.o.engine, { root: this.o.root }, 'python'));
+  }
+
+  async runnerImageId(): Promise<string> {
+    return (await this.runnerImage()).id;
   }
 
   profileDigest(profile: string | undefined): Promise<string> {

@@ -110,6 +110,8 @@ export async function runOne(job: LedgerJob, ctx: BatchRunContext, attempt: numb
       durable: true,
       format: ctx.format,
       stageTimeoutMs: ctx.stageTimeoutMs,
+      // the runner image and the bundles are looked up once per batch
+      shared: { runner: ctx.inputs.runnerImage(), catalogue: ctx.inputs.catalogue(job.pluginsDirs) },
     });
     if (deadline.signal.aborted && inv.result.status === 'violation') throw deadline.signal.reason;
     const entry: ReportLedger = {

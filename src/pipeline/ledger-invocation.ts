@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AuditEntry, AuditLog } from '../audit/index.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine, ImageInfo } from '../engine/engine.js';
 import { ExitCode } from '../errors.js';
 import { requireRunnerImage } from '../images/build.js';
 import { directiveJson } from '../ledger/directive-json.js';
@@ -15,7 +15,7 @@ import { hostFacts } from '../policy/host-facts.js';
 import type { Notice } from '../policy/ledger-options.js';
 import { loadPolicy, type PolicyProfile } from '../policy/load-policy.js';
 import { discardedEntry, pluginRunEntry, refusedEntry, runSummaryEntry, sessionGrantRecord } from './audit-entry.js';
-import { pluginDirs, readCatalogue } from './catalogue.js';
+import { pluginDirs, readCatalogue, type Catalogue } from './catalogue.js';
 import type { RunError } from './diagnostics.js';
 import type { PreparedStep, RefusedStep } from './jsonl-run.js';
 import { ledgerSandboxOptions, preparePlugins } from './prepare-plugins.js';
@@ -48,6 +48,8 @@ export interface LedgerInvocationRequest {
   durable?: boolean;
   format: 'beancount' | 'jsonl';
   stageTimeoutMs: number;
+  /** Look-ups a batch makes once for all its ledgers; each one missing is made here. */
+  shared?: { runner?: Promise<ImageInfo>; catalogue?: Promise<Catalogue> };
 }
 
 export interface LedgerInvocation {
@@ -79,8 +81,8 @@ export async function invokeLedger(req: LedgerInvocationRequest): Promise<Ledger
     const lookups = started({
       policy: loadPolicy(policySources),
       host: hostFacts(engine),
-      runner: requireRunnerImage(engine, { root: req.root }, 'python'),
-      catalogue: readCatalogue(pluginDirs(req.pluginsDir, req.env, req.root)),
+      runner: req.shared?.runner ?? requireRunnerImage(engine, { root: req.root }, 'python'),
+      catalogue: req.shared?.catalogue ?? readCatalogue(pluginDirs(req.pluginsDir, req.env, req.root)),
     });
     await pinged;
     const ceiling = (await lookups.policy).ceiling;
